@@ -1,0 +1,1 @@
+"""DesiDeliver: a REST API for products, carts and orders."""

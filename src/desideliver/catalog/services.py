@@ -1,0 +1,53 @@
+"""Product reads are served from Redis; any product or category change invalidates them.
+
+List pages are cached under a catalog-wide version (one key to bump invalidates every page,
+filter and ordering); details are cached per product and deleted one by one. If Redis is
+down, reads go to PostgreSQL and writes only log; cached entries still expire after CACHE_TTL.
+"""
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.core.cache import cache
+from django.db import transaction
+
+CATALOG_VERSION_KEY = "catalog:version"
+
+
+def _catalog_version() -> str:
+    version = cache.get(CATALOG_VERSION_KEY)
+    if version is None:
+        version = str(time.time_ns())
+        cache.add(CATALOG_VERSION_KEY, version, timeout=None)
+    return str(version)
+
+
+def list_cache_key(query: Iterable[tuple[str, str]]) -> str:
+    canonical = "&".join(f"{name}={value}" for name, value in sorted(query))
+    digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
+    return f"catalog:list:{_catalog_version()}:{digest}"
+
+
+def detail_cache_key(product_id: int) -> str:
+    return f"catalog:product:{product_id}"
+
+
+def cached(key: str, build: Callable[[], Any], *, refresh: bool = False) -> Any:
+    """The value under `key`, built and stored on a miss (or always rebuilt when `refresh`)."""
+    value = None if refresh else cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value)
+    return value
+
+
+def invalidate_products(product_ids: Iterable[int] = ()) -> None:
+    """After the current transaction commits, drop the listed details and every list page."""
+
+    def invalidate() -> None:
+        cache.set(CATALOG_VERSION_KEY, str(time.time_ns()), timeout=None)
+        cache.delete_many([detail_cache_key(product_id) for product_id in product_ids])
+
+    transaction.on_commit(invalidate)

@@ -1,0 +1,111 @@
+"""`desideliver`: the one entrypoint, in the image and out (serve, manage, wait-for-db, healthcheck).
+
+Only the standard library is imported here, so `healthcheck` starts in milliseconds; each
+command imports what it needs.
+"""
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+EXIT_CONFIGURATION = 2
+
+
+def load_settings() -> None:
+    """Import the settings once, turning an invalid environment into one message and exit 2."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desideliver.settings.local")
+    from django.conf import settings
+
+    from desideliver.settings.environment import ConfigurationError
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 — importing the settings is the point
+    except ConfigurationError as error:
+        print(f"desideliver: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIGURATION) from None
+
+
+def manage(arguments: Sequence[str]) -> None:
+    load_settings()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["desideliver manage", *arguments])
+
+
+def wait_for_db(timeout: float) -> None:
+    """Wait for PostgreSQL with exponential backoff (0.25 s doubling to 5 s) up to `timeout` seconds."""
+    import time
+
+    load_settings()
+    import django
+    from django.db import OperationalError, connection
+
+    django.setup()
+    deadline = time.monotonic() + timeout
+    delay = 0.25
+    while True:
+        try:
+            connection.ensure_connection()
+        except OperationalError as error:
+            if time.monotonic() + delay > deadline:
+                target = f"{connection.settings_dict['HOST']}:{connection.settings_dict['PORT'] or 5432}"
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                print(f"desideliver: database {target} not reachable after {timeout:g}s: {reason}", file=sys.stderr)
+                raise SystemExit(1) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        else:
+            print("desideliver: database is ready")
+            return
+
+
+def healthcheck(url: str, timeout: float) -> None:
+    """GET the readiness URL; exit 0 on 200, 1 otherwise. Standard library only."""
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        print(f"unhealthy: {url} is not an http(s) URL", file=sys.stderr)
+        raise SystemExit(1)
+    request = urllib.request.Request(url, headers={"Host": "localhost", "User-Agent": "desideliver-healthcheck"})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            status = response.status
+    except urllib.error.HTTPError as error:
+        status = error.code
+    except (OSError, ValueError) as error:
+        print(f"unhealthy: {url}: {getattr(error, 'reason', error)}", file=sys.stderr)
+        raise SystemExit(1) from None
+    if status != 200:
+        print(f"unhealthy: {url} answered {status}", file=sys.stderr)
+        raise SystemExit(1)
+    print(f"healthy: {url}")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="desideliver", description="The DesiDeliver API service.")
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="serve HTTP with gunicorn (PORT, WEB_CONCURRENCY, ...)")
+    manage_parser = commands.add_parser("manage", help="run a Django management command", add_help=False)
+    manage_parser.add_argument("arguments", nargs=argparse.REMAINDER)
+    wait = commands.add_parser("wait-for-db", help="wait until PostgreSQL accepts connections")
+    wait.add_argument("--timeout", type=float, default=60.0, help="seconds before giving up (default 60)")
+    check = commands.add_parser("healthcheck", help="exit 0 if the local service is ready, else 1")
+    check.add_argument("--url", help="default: http://127.0.0.1:$PORT/health/ready/")
+    check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if args.command == "serve":
+        from desideliver.server import serve
+
+        serve()
+    elif args.command == "manage":
+        manage(args.arguments)
+    elif args.command == "wait-for-db":
+        wait_for_db(args.timeout)
+    elif args.command == "healthcheck":
+        healthcheck(args.url or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health/ready/", args.timeout)

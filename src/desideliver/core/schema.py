@@ -1,0 +1,29 @@
+"""OpenAPI descriptions of the error responses, so the schema tells the truth about failures."""
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, for people.")
+    code = serializers.CharField(help_text="What went wrong, for programs.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per-field messages, present when the input was invalid.",
+    )
+
+
+_DESCRIPTIONS = {
+    400: "Invalid input; `errors` names each field.",
+    401: "Missing, expired or invalid access token.",
+    404: "No such object, or it belongs to someone else.",
+    409: "Refused by the current state (for example, not enough stock).",
+    413: "The request body is larger than the limit.",
+    429: "Too many requests; retry after `Retry-After` seconds.",
+    503: "The database is unavailable; retry after `Retry-After` seconds.",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    return {code: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS[code]) for code in statuses}

@@ -1,0 +1,65 @@
+"""gunicorn's configuration for `desideliver serve`, from the environment.
+
+Sync workers: every request is short and bounded by the database's connect and statement
+timeouts, so one request per process is the simplest model that uses both cores fully.
+A reverse proxy in front buffers slow clients (see docs/reliability.md).
+"""
+
+import os
+from typing import Any
+
+from desideliver.settings.environment import config
+
+
+def default_workers() -> int:
+    """2 × CPUs + 1, gunicorn's documented starting point, using the CPUs this process may run on."""
+    return 2 * len(os.sched_getaffinity(0)) + 1
+
+
+def options() -> dict[str, Any]:
+    host = config.str("BIND_HOST", default="0.0.0.0")  # noqa: S104 — a container listens on all interfaces
+    port = config.int("PORT", default=8000, minimum=1)
+    log_format = config.str(
+        "LOG_FORMAT", default="json" if os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith("production") else "text"
+    )
+    access_formatter = (
+        "desideliver.core.logs.GunicornAccessJsonFormatter" if log_format == "json" else "logging.Formatter"
+    )
+    error_formatter = "desideliver.core.logs.JsonFormatter" if log_format == "json" else "logging.Formatter"
+    return {
+        "bind": [f"{host}:{port}"],
+        "workers": config.int("WEB_CONCURRENCY", default=default_workers(), minimum=1),
+        "worker_class": "sync",
+        "timeout": config.int("GUNICORN_TIMEOUT", default=30, minimum=1),
+        "graceful_timeout": config.int("GUNICORN_GRACEFUL_TIMEOUT", default=20, minimum=1),
+        "keepalive": config.int("GUNICORN_KEEPALIVE", default=5, minimum=0),
+        "max_requests": config.int("GUNICORN_MAX_REQUESTS", default=0, minimum=0),
+        "max_requests_jitter": 50,
+        "preload_app": config.bool("GUNICORN_PRELOAD", default=True),
+        # Heartbeat files in memory: a slow or read-only disk must not get workers killed.
+        "worker_tmp_dir": "/dev/shm" if os.path.isdir("/dev/shm") else None,  # noqa: S108
+        "accesslog": "-" if config.bool("ACCESS_LOG", default=True) else None,
+        "errorlog": "-",
+        "loglevel": config.str("LOG_LEVEL", default="info").lower(),
+        "proc_name": "desideliver",
+        "logconfig_dict": {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {
+                "access": {"()": access_formatter, "format": "%(message)s"},
+                "error": {"()": error_formatter, "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            },
+            "handlers": {
+                "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "access"},
+                "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "error"},
+            },
+            "loggers": {
+                "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
+                "gunicorn.error": {
+                    "handlers": ["error"],
+                    "level": config.str("LOG_LEVEL", default="INFO").upper(),
+                    "propagate": False,
+                },
+            },
+        },
+    }

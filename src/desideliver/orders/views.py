@@ -1,0 +1,49 @@
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from desideliver.core.schema import error_responses
+from desideliver.orders import services
+from desideliver.orders.serializers import OrderSerializer
+
+
+class CreateOrderView(APIView):
+    @extend_schema(request=None, responses={201: OrderSerializer, **error_responses(400, 401, 409, 503)})
+    def post(self, request: Request) -> Response:
+        order = services.place_order(request.user)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+class OwnOrdersMixin:
+    serializer_class = OrderSerializer
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return services.user_orders(self.request.user)  # type: ignore[attr-defined]
+
+
+@extend_schema_view(get=extend_schema(responses={200: OrderSerializer(many=True), **error_responses(401)}))
+class OrderListView(OwnOrdersMixin, generics.ListAPIView):
+    pass
+
+
+@extend_schema_view(get=extend_schema(responses={200: OrderSerializer, **error_responses(401, 404)}))
+class OrderDetailView(OwnOrdersMixin, generics.RetrieveAPIView):
+    pass
+
+
+class OrderExportView(APIView):
+    @extend_schema(
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per order line."),
+            **error_responses(401),
+        }
+    )
+    def get(self, request: Request) -> StreamingHttpResponse:
+        rows = services.orders_csv_rows(services.user_orders(request.user).iterator(chunk_size=500))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+        return response

@@ -1,0 +1,221 @@
+"""Settings shared by every environment. Environment-specific modules import and refine these."""
+
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from desideliver.settings.environment import config
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = False
+ALLOWED_HOSTS: list[str] = []
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "django_filters",
+    "drf_spectacular",
+    "corsheaders",
+    "desideliver.core",
+    "desideliver.users",
+    "desideliver.catalog",
+    "desideliver.cart",
+    "desideliver.orders",
+]
+
+MIDDLEWARE = [
+    "desideliver.core.middleware.RequestIdMiddleware",
+    "desideliver.core.middleware.RequestBodyLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "desideliver.core.middleware.DatabaseUnavailableMiddleware",
+]
+
+ROOT_URLCONF = "desideliver.urls"
+WSGI_APPLICATION = "desideliver.wsgi.application"
+AUTH_USER_MODEL = "users.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Database: persistent connections, health-checked, with bounded waits -------------------
+DATABASE_CONNECT_TIMEOUT = config.int("DATABASE_CONNECT_TIMEOUT", default=3, minimum=1)
+DATABASE_STATEMENT_TIMEOUT_MS = config.int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000, minimum=0)
+
+
+def database_settings(url_config: dict) -> dict:
+    """One `DATABASES` entry: the URL's settings plus our connection policy."""
+    password = config.str("DATABASE_PASSWORD", default=None)
+    return {
+        **url_config,
+        **({"PASSWORD": password} if password else {}),
+        "CONN_MAX_AGE": config.int("CONN_MAX_AGE", default=600, minimum=0),
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            "connect_timeout": DATABASE_CONNECT_TIMEOUT,
+            "options": f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_MS}",
+            "application_name": "desideliver",
+        },
+    }
+
+
+def redis_location(url: str | None) -> str | None:
+    """`REDIS_URL`, with `REDIS_PASSWORD` (or its file) put in when given separately."""
+    password = config.str("REDIS_PASSWORD", default=None)
+    if not url or not password:
+        return url
+    parts = urlsplit(url)
+    netloc = f"{parts.username or ''}:{quote(password, safe='')}@{parts.hostname}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def cache_settings(location: str | None) -> dict:
+    """A Redis cache that never slows or breaks a request: short timeouts, errors logged and ignored."""
+    timeout = config.float("REDIS_SOCKET_TIMEOUT", default=0.25)
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": "desideliver",
+            "TIMEOUT": config.int("CACHE_TTL", default=300, minimum=1),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": timeout,
+                "SOCKET_TIMEOUT": timeout,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+
+
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "desideliver.cache"
+
+# --- Auth --------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=config.int("JWT_ACCESS_MINUTES", default=15, minimum=1)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=config.int("JWT_REFRESH_DAYS", default=7, minimum=1)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+
+# --- API ---------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "desideliver.core.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.SearchFilter",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "login": config.str("THROTTLE_LOGIN_RATE", default="10/min"),
+        "register": config.str("THROTTLE_REGISTER_RATE", default="20/hour"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "desideliver.core.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DesiDeliver API",
+    "DESCRIPTION": "Products, carts and orders. Authenticate with `Authorization: Bearer <access>`.",
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"OrderStatus": "desideliver.orders.models.Order.Status"},
+}
+
+CORS_ALLOWED_ORIGINS = config.list("CORS_ALLOWED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Request bodies above this are refused with 413 before any view reads them.
+DATA_UPLOAD_MAX_MEMORY_SIZE = config.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024, minimum=1024)
+
+ADMIN_URL = config.str("ADMIN_URL", default="admin/")
+config.require(
+    "ADMIN_URL", ADMIN_URL.endswith("/") and not ADMIN_URL.startswith("/"), "must end with / and not start with /"
+)
+
+# --- Static files: collected at build time, served by whitenoise, never written at run time ----
+STATIC_URL = "/static/"
+STATIC_ROOT = config.str("STATIC_ROOT", default=None)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Email -------------------------------------------------------------------------------------
+vars().update(config.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = config.str("DEFAULT_FROM_EMAIL", default="DesiDeliver <orders@desideliver.invalid>")
+
+# --- Logging -----------------------------------------------------------------------------------
+LOG_LEVEL = config.str("LOG_LEVEL", default="INFO").upper()
+config.require(
+    "LOG_LEVEL",
+    LOG_LEVEL in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"},
+    f"invalid value {LOG_LEVEL!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL",
+)
+LOG_FORMAT = "text"
+
+
+def logging_config(log_format: str, level: str) -> dict:
+    """stdout only; `json` gives one object per line for log collectors."""
+    formatter = "desideliver.core.logs.JsonFormatter" if log_format == "json" else "logging.Formatter"
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": {"()": formatter, "format": "%(levelname)s %(name)s %(message)s"}},
+        "handlers": {
+            "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "default"}
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": {"django.server": {"level": "WARNING"}},
+    }

@@ -1,0 +1,26 @@
+"""The test suite: servers come from tests/conftest.py, which points these settings at them."""
+
+from desideliver.settings.base import *  # noqa: F403
+from desideliver.settings.base import cache_settings, config, database_settings, logging_config
+
+SECRET_KEY = "test-only-secret-key-that-is-long-enough-for-hmac-0123456789"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+
+# The session's throwaway servers replace these hosts and ports before any test runs.
+DATABASES = {
+    "default": database_settings(
+        config.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/desideliver")
+    )
+}
+CACHES = cache_settings("redis://127.0.0.1:6379/0")
+
+# Hashing cost is not under test; Django's default hasher is (tests/test_security.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+LOGGING = logging_config("text", "WARNING")
+
+config.raise_if_invalid(__name__)

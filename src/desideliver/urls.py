@@ -1,0 +1,42 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenRefreshView
+
+from desideliver.cart.views import AddToCartView, CartView, RemoveCartItemView, UpdateCartItemView
+from desideliver.catalog.views import ProductDetailView, ProductListView
+from desideliver.core import views as core
+from desideliver.orders.views import CreateOrderView, OrderDetailView, OrderExportView, OrderListView
+from desideliver.users.views import LoginView, RegisterView
+
+api = [
+    path("auth/register/", RegisterView.as_view(), name="register"),
+    path("auth/login/", LoginView.as_view(), name="login"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("products/", ProductListView.as_view(), name="product-list"),
+    path("products/<int:pk>/", ProductDetailView.as_view(), name="product-detail"),
+    path("cart/", CartView.as_view(), name="cart"),
+    path("cart/add/", AddToCartView.as_view(), name="cart-add"),
+    path("cart/update/<int:item_id>/", UpdateCartItemView.as_view(), name="cart-update"),
+    path("cart/remove/<int:item_id>/", RemoveCartItemView.as_view(), name="cart-remove"),
+    path("orders/", OrderListView.as_view(), name="order-list"),
+    path("orders/create/", CreateOrderView.as_view(), name="order-create"),
+    path("orders/export.csv", OrderExportView.as_view(), name="order-export"),
+    path("orders/<int:pk>/", OrderDetailView.as_view(), name="order-detail"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("", core.landing, name="landing"),
+    path("health/", core.liveness, name="health"),
+    path("health/ready/", core.ready, name="ready"),
+    path("api/", include(api)),
+    path(settings.ADMIN_URL, admin.site.urls),
+]
+
+handler400 = "desideliver.core.views.bad_request"
+handler403 = "desideliver.core.views.permission_denied"
+handler404 = "desideliver.core.views.not_found"
+handler500 = "desideliver.core.views.server_error"
