@@ -1,0 +1,97 @@
+{
+  description = "DesiDeliver: a Django REST API, packaged with poetry2nix as a reproducible, minimal, non-root OCI image";
+
+  inputs = {
+    # The nixpkgs revision poetry2nix's own CI tests against (its flake.lock at the pin
+    # below). poetry2nix is unmaintained and breaks on newer nixpkgs: do not move this pin
+    # without a reason written in README.md.
+    nixpkgs.url = "github:NixOS/nixpkgs/75e28c029ef2605f9841e0baa335d70065fe7ae2";
+    systems.url = "github:nix-systems/default";
+    poetry2nix = {
+      url = "github:nix-community/poetry2nix/ce2369db77f45688172384bbeb962bc6c2ea6f94";
+      inputs.nixpkgs.follows = "nixpkgs";
+      inputs.systems.follows = "systems";
+    };
+  };
+
+  outputs =
+    {
+      self,
+      nixpkgs,
+      systems,
+      poetry2nix,
+    }:
+    let
+      inherit (nixpkgs) lib;
+
+      # x86_64-linux, aarch64-linux, x86_64-darwin, aarch64-darwin.
+      allSystems = import systems;
+      # The image is Linux-only.
+      imageSystems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+
+      pyproject = builtins.fromTOML (builtins.readFile ./pyproject.toml);
+      inherit (pyproject.tool.poetry) version;
+
+      perSystem =
+        system:
+        let
+          pkgs = nixpkgs.legacyPackages.${system};
+          p2n = poetry2nix.lib.mkPoetry2Nix { inherit pkgs; };
+
+          desideliver = import ./nix/package.nix {
+            inherit pkgs;
+            poetry2nix = p2n;
+            src = self;
+          };
+          static = import ./nix/static.nix {
+            inherit pkgs;
+            app = desideliver;
+          };
+          devEnv = import ./nix/dev-env.nix {
+            inherit pkgs;
+            poetry2nix = p2n;
+            src = self;
+          };
+          image = import ./nix/image.nix {
+            inherit pkgs version static;
+            app = desideliver;
+            revision = self.rev or "dirty";
+            source = pyproject.tool.poetry.repository;
+            inherit (pyproject.tool.poetry) description license;
+          };
+          hasImage = lib.elem system imageSystems;
+        in
+        {
+          packages = {
+            default = desideliver;
+            inherit desideliver static;
+          }
+          // lib.optionalAttrs hasImage { inherit image; };
+
+          devShell = import ./nix/shell.nix { inherit pkgs devEnv; };
+
+          checks = import ./nix/checks.nix (
+            {
+              inherit pkgs devEnv;
+              src = self;
+            }
+            // lib.optionalAttrs hasImage { inherit image; }
+          );
+
+          formatter = pkgs.nixfmt-rfc-style;
+        };
+
+      forAllSystems = f: lib.genAttrs allSystems (system: f (perSystem system));
+    in
+    {
+      packages = forAllSystems (s: s.packages);
+      devShells = forAllSystems (s: {
+        default = s.devShell;
+      });
+      checks = forAllSystems (s: s.checks);
+      formatter = forAllSystems (s: s.formatter);
+    };
+}
