@@ -8,7 +8,7 @@ from desideliver import gunicorn_conf
 from desideliver.cli import load_settings
 
 
-class Server(BaseApplication):  # type: ignore[misc]
+class Server(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
         self.options = options
         super().__init__()

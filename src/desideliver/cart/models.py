@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
@@ -23,5 +25,5 @@ class CartItem(models.Model):
         return f"{self.quantity} × {self.product_id} for {self.user_id}"
 
     @property
-    def subtotal(self):  # type: ignore[no-untyped-def]
+    def subtotal(self) -> Decimal:
         return self.product.price * self.quantity

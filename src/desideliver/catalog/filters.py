@@ -1,3 +1,4 @@
+from django.db.models import QuerySet
 from django_filters import rest_framework as filters
 
 from desideliver.catalog.models import Product
@@ -13,5 +14,5 @@ class ProductFilter(filters.FilterSet):
         model = Product
         fields = ["category", "min_price", "max_price", "in_stock"]
 
-    def filter_in_stock(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_in_stock(self, queryset: QuerySet[Product], name: str, value: bool) -> QuerySet[Product]:
         return queryset.filter(stock__gt=0) if value else queryset.filter(stock=0)

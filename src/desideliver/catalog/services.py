@@ -9,6 +9,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.cache import cache
 from django.db import transaction
@@ -24,8 +25,8 @@ def _catalog_version() -> str:
     return str(version)
 
 
-def list_cache_key(query: Iterable[tuple[str, str]]) -> str:
-    canonical = "&".join(f"{name}={value}" for name, value in sorted(query))
+def list_cache_key(query: Iterable[tuple[str, list[str]]]) -> str:
+    canonical = urlencode(sorted((name, sorted(values)) for name, values in query), doseq=True)
     digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
     return f"catalog:list:{_catalog_version()}:{digest}"
 

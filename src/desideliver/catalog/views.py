@@ -16,29 +16,29 @@ def bypasses_cache(request: Request) -> bool:
     return "no-cache" in request.headers.get("Cache-Control", "")
 
 
-class PublicProductView:
+class PublicProductView(generics.GenericAPIView[Product]):
     permission_classes = [AllowAny]
-    authentication_classes: list = []
+    authentication_classes = []
     serializer_class = ProductSerializer
     queryset = Product.objects.filter(is_active=True).select_related("category")
 
 
 @extend_schema_view(get=extend_schema(responses={200: ProductSerializer(many=True), **error_responses(400)}))
-class ProductListView(PublicProductView, generics.ListAPIView):
+class ProductListView(PublicProductView, generics.ListAPIView[Product]):
     filterset_class = ProductFilter
     search_fields = ["name", "description"]
     ordering_fields = ["id", "name", "price", "created_at"]
     ordering = ["id"]
 
     def list(self, request: Request, *args: object, **kwargs: object) -> Response:
-        key = list_cache_key(request.query_params.items())
+        key = list_cache_key(request.query_params.lists())
         return Response(
             cached(key, lambda: super(ProductListView, self).list(request).data, refresh=bypasses_cache(request))
         )
 
 
 @extend_schema_view(get=extend_schema(responses={200: ProductSerializer, **error_responses(404)}))
-class ProductDetailView(PublicProductView, generics.RetrieveAPIView):
+class ProductDetailView(PublicProductView, generics.RetrieveAPIView[Product]):
     def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
         key = detail_cache_key(self.kwargs["pk"])
         return Response(

@@ -6,7 +6,7 @@ from desideliver.orders.models import Order, OrderItem
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
     extra = 0
-    fields = ["product", "product_name", "unit_price", "quantity"]
+    fields = ("product", "product_name", "unit_price", "quantity")
     readonly_fields = fields
     can_delete = False
 

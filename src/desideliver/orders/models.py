@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 
@@ -40,5 +42,5 @@ class OrderItem(models.Model):
         return f"{self.quantity} × {self.product_name}"
 
     @property
-    def subtotal(self):  # type: ignore[no-untyped-def]
+    def subtotal(self) -> Decimal:
         return self.unit_price * self.quantity

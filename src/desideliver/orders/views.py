@@ -1,3 +1,4 @@
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -8,31 +9,38 @@ from rest_framework.views import APIView
 
 from desideliver.core.schema import error_responses
 from desideliver.orders import services
+from desideliver.orders.models import Order
 from desideliver.orders.serializers import OrderSerializer
+from desideliver.users.models import User
+from desideliver.users.requests import AuthenticatedRequest
 
 
 class CreateOrderView(APIView):
     @extend_schema(request=None, responses={201: OrderSerializer, **error_responses(400, 401, 409, 503)})
-    def post(self, request: Request) -> Response:
+    def post(self, request: AuthenticatedRequest) -> Response:
         order = services.place_order(request.user)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 
-class OwnOrdersMixin:
-    serializer_class = OrderSerializer
-
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return services.user_orders(self.request.user)  # type: ignore[attr-defined]
+def own_orders(request: Request) -> QuerySet[Order]:
+    assert isinstance(request.user, User)  # IsAuthenticated ran first
+    return services.user_orders(request.user)
 
 
 @extend_schema_view(get=extend_schema(responses={200: OrderSerializer(many=True), **error_responses(401)}))
-class OrderListView(OwnOrdersMixin, generics.ListAPIView):
-    pass
+class OrderListView(generics.ListAPIView[Order]):
+    serializer_class = OrderSerializer
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return own_orders(self.request)
 
 
 @extend_schema_view(get=extend_schema(responses={200: OrderSerializer, **error_responses(401, 404)}))
-class OrderDetailView(OwnOrdersMixin, generics.RetrieveAPIView):
-    pass
+class OrderDetailView(generics.RetrieveAPIView[Order]):
+    serializer_class = OrderSerializer
+
+    def get_queryset(self) -> QuerySet[Order]:
+        return own_orders(self.request)
 
 
 class OrderExportView(APIView):
@@ -42,7 +50,7 @@ class OrderExportView(APIView):
             **error_responses(401),
         }
     )
-    def get(self, request: Request) -> StreamingHttpResponse:
+    def get(self, request: AuthenticatedRequest) -> StreamingHttpResponse:
         rows = services.orders_csv_rows(services.user_orders(request.user).iterator(chunk_size=500))
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="orders.csv"'

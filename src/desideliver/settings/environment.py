@@ -8,6 +8,7 @@ one message that lists each missing or invalid variable.
 
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -49,9 +50,9 @@ class Config:
     def __init__(self, environ_mapping: Any = None) -> None:
         self._env = environ.Env()
         self._env.ENVIRON = SecretFileMapping(os.environ if environ_mapping is None else environ_mapping)
-        self.problems: dict[str, str] = {}
+        self.problems: builtins.dict[builtins.str, builtins.str] = {}
 
-    def _read(self, reader: Callable[..., T], name: str, default: Any, **kwargs: Any) -> T:
+    def _read(self, reader: Callable[..., T], name: builtins.str, default: Any, **kwargs: Any) -> T:
         try:
             return reader(name, default=default, **kwargs)
         except ImproperlyConfigured as error:
@@ -61,14 +62,14 @@ class Config:
             self.problems[name] = message
         except (ValueError, TypeError) as error:
             self.problems[name] = f"invalid value ({error})"
-        return default if default is not NOT_SET else None  # type: ignore[no-any-return]
+        return default if default is not NOT_SET else None  # type: ignore[return-value]
 
-    def str(self, name: str, default: Any = NOT_SET) -> Any:
+    def str(self, name: builtins.str, default: Any = NOT_SET) -> Any:
         return self._read(self._env.str, name, default)
 
-    def bool(self, name: str, default: Any = NOT_SET) -> Any:
+    def bool(self, name: builtins.str, default: Any = NOT_SET) -> Any:
         value = self.str(name, default)
-        if isinstance(value, bool) or value is None:
+        if isinstance(value, builtins.bool) or value is None:
             return value
         normalized = value.strip().lower()
         if normalized in {"1", "true", "yes", "on"}:
@@ -78,30 +79,30 @@ class Config:
         self.problems[name] = f"invalid value {value!r}: use true or false"
         return default if default is not NOT_SET else False
 
-    def int(self, name: str, default: Any = NOT_SET, minimum: int | None = None) -> Any:
+    def int(self, name: builtins.str, default: Any = NOT_SET, minimum: builtins.int | None = None) -> Any:
         value = self._read(self._env.int, name, default)
         if value is not None and minimum is not None and value < minimum:
             self.problems[name] = f"invalid value {value}: must be at least {minimum}"
         return value
 
-    def float(self, name: str, default: Any = NOT_SET) -> Any:
+    def float(self, name: builtins.str, default: Any = NOT_SET) -> Any:
         return self._read(self._env.float, name, default)
 
-    def list(self, name: str, default: Any = NOT_SET) -> Any:
+    def list(self, name: builtins.str, default: Any = NOT_SET) -> Any:
         return [item for item in self._read(self._env.list, name, default) or [] if item]
 
-    def url(self, name: str, schemes: tuple[str, ...], default: Any = NOT_SET) -> Any:
+    def url(self, name: builtins.str, schemes: tuple[builtins.str, ...], default: Any = NOT_SET) -> Any:
         value = self.str(name, default)
         if value and value.split("://", 1)[0] not in schemes:
             self.problems[name] = f"invalid URL {redact(value)!r}: the scheme must be one of {', '.join(schemes)}"
             return None
         return value
 
-    def db_url(self, name: str, default: Any = NOT_SET) -> dict[str, Any]:
+    def db_url(self, name: builtins.str, default: Any = NOT_SET) -> builtins.dict[builtins.str, Any]:
         url = self.url(name, ("postgres", "postgresql", "pgsql"), default)
         return self._env.db_url_config(url) if url else {}
 
-    def email_url(self, name: str, default: Any = NOT_SET) -> dict[str, Any]:
+    def email_url(self, name: builtins.str, default: Any = NOT_SET) -> builtins.dict[builtins.str, Any]:
         url = self.str(name, default)
         try:
             return self._env.email_url_config(url) if url else {}
@@ -109,11 +110,11 @@ class Config:
             self.problems[name] = f"invalid email URL {redact(url)!r}"
             return {}
 
-    def require(self, name: str, ok: bool, problem: str) -> None:
+    def require(self, name: builtins.str, ok: builtins.bool, problem: builtins.str) -> None:
         if not ok and name not in self.problems:
             self.problems[name] = problem
 
-    def raise_if_invalid(self, settings_module: str) -> None:
+    def raise_if_invalid(self, settings_module: builtins.str) -> None:
         if self.problems:
             lines = "\n".join(f"  - {name}: {problem}" for name, problem in sorted(self.problems.items()))
             raise ConfigurationError(
