@@ -30,7 +30,7 @@ def add_to_cart(user: User, *, product_id: int, quantity: int) -> CartItem:
     """Add `quantity` of a product; adding a product already in the cart increases its line."""
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
-        raise ApplicationError(f"Product {product_id} does not exist.", code="unknown_product")
+        raise ApplicationError(f"Product {product_id} does not exist.", code="unknown_product", field="product_id")
     with transaction.atomic():
         item, created = CartItem.objects.select_for_update().get_or_create(
             user=user, product=product, defaults={"quantity": quantity}

@@ -24,11 +24,14 @@ DATABASE_UNAVAILABLE = "The database is unavailable; retry shortly."
 class ApplicationError(Exception):
     """A business rule refused the request; `status` is the HTTP status that explains it."""
 
-    def __init__(self, message: str, *, code: str, status: int = status.HTTP_400_BAD_REQUEST) -> None:
+    def __init__(
+        self, message: str, *, code: str, status: int = status.HTTP_400_BAD_REQUEST, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.status = status
+        self.field = field
 
 
 def error_body(detail: str, code: str, errors: Any = None) -> dict[str, Any]:
@@ -48,7 +51,8 @@ def database_unavailable_response() -> JsonResponse:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.message, exc.code), status=exc.status)
+        errors = {exc.field: [exc.message]} if exc.field else None
+        return Response(error_body(exc.message, exc.code, errors), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, OperationalError | InterfaceError):
