@@ -32,12 +32,12 @@ import re
 import sys
 import tarfile
 from dataclasses import dataclass
+from typing import Any
 
 SHELLS = ("sh", "bash", "ash", "dash", "busybox", "zsh", "ksh", "mksh", "csh", "tcsh", "fish")
 SHELL_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
 REQUIRED_LABELS = tuple(
-    f"org.opencontainers.image.{name}"
-    for name in ("title", "description", "version", "source", "licenses", "revision")
+    f"org.opencontainers.image.{name}" for name in ("title", "description", "version", "source", "licenses", "revision")
 )
 TEXT_NAMES = ("passwd",)
 FIXED_CREATED_PREFIX = "1970-01-01T"
@@ -67,8 +67,8 @@ class Entry:
 
 @dataclass
 class Image:
-    manifest: dict
-    config: dict
+    manifest: dict[str, Any]
+    config: dict[str, Any]
     files: dict[str, Entry]
     layer_bytes: int
     texts: dict[str, str]  # contents of small files named in TEXT_NAMES, by path
@@ -99,7 +99,7 @@ def _read_member(outer: tarfile.TarFile, name: str) -> bytes:
 
 def load_image(path: str) -> Image:
     try:
-        outer = tarfile.open(path, "r:*")
+        outer = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the `with outer` below
     except (OSError, tarfile.TarError) as exc:
         raise ImageError(f"cannot open {path}: {exc}") from exc
     with outer:
@@ -144,6 +144,12 @@ def load_image(path: str) -> Image:
                     else:
                         entry = Entry("other", member.mode, 0)
                     files[name] = entry
+    # Parent directories a layer did not list itself still exist in the merged tree.
+    for name in list(files):
+        parent = posixpath.dirname(name)
+        while parent not in files:
+            files[parent] = Entry("dir", 0o755, 0)
+            parent = posixpath.dirname(parent)
     return Image(manifest, config, files, layer_bytes, texts)
 
 
@@ -174,7 +180,7 @@ def resolve(files: dict[str, Entry], path: str, max_hops: int = 40) -> str | Non
     return None
 
 
-def _env(config: dict) -> dict[str, str]:
+def _env(config: dict[str, Any]) -> dict[str, str]:
     env = {}
     for item in config.get("config", {}).get("Env") or []:
         key, _, value = item.partition("=")
@@ -240,7 +246,7 @@ def check(image: Image, budget_mb: float = DEFAULT_BUDGET_MB) -> tuple[list[str]
             failures.append(f"entrypoint: {entrypoint[0]} is not executable")
 
     # /tmp.
-    tmp = files.get("/tmp")
+    tmp = files.get("/tmp")  # noqa: S108 - the image's /tmp, not a temporary file
     if tmp is None:
         failures.append("tmp: /tmp does not exist")
     elif tmp.kind != "dir":
@@ -261,7 +267,7 @@ def check(image: Image, budget_mb: float = DEFAULT_BUDGET_MB) -> tuple[list[str]
     # created.
     created = str(image.config.get("created") or "")
     if not created.startswith(FIXED_CREATED_PREFIX):
-        failures.append(f"created: {created!r} is not the fixed 1970-01-01 date (is `created` set to \"now\"?)")
+        failures.append(f'created: {created!r} is not the fixed 1970-01-01 date (is `created` set to "now"?)')
 
     # Labels.
     labels = cfg.get("Labels") or {}
@@ -287,7 +293,7 @@ def check(image: Image, budget_mb: float = DEFAULT_BUDGET_MB) -> tuple[list[str]
         match = STORE_PATH.match(name)
         if match and entry.kind == "file":
             by_path[match.group(1)] = by_path.get(match.group(1), 0) + entry.size
-    for name, entry in files.items():
+    for name in files:
         match = STORE_PATH.match(name)
         if match:
             by_path.setdefault(match.group(1), 0)

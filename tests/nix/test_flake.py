@@ -1,0 +1,121 @@
+"""flake.nix and nix/*.nix parse; flake.lock is the v7 lock of exactly the declared inputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.nix._nix import ROOT, nix_eval_json, nix_files, nix_instantiate
+
+PINS = {
+    "nixpkgs": {
+        "owner": "NixOS",
+        "repo": "nixpkgs",
+        "rev": "75e28c029ef2605f9841e0baa335d70065fe7ae2",
+        "lastModified": 1730157240,
+        "narHash": "sha256-P8wF4ag6Srmpb/gwskYpnIsnspbjZlRvu47iN527ABQ=",
+    },
+    "poetry2nix": {
+        "owner": "nix-community",
+        "repo": "poetry2nix",
+        "rev": "ce2369db77f45688172384bbeb962bc6c2ea6f94",
+        "lastModified": 1743690424,
+        "narHash": "sha256-cX98bUuKuihOaRp8dNV1Mq7u6/CQZWTPth2IJPATBXc=",
+    },
+}
+GITHUB_LOCKED_KEYS = {"lastModified", "narHash", "owner", "repo", "rev", "type"}
+
+
+def test_the_flake_and_the_nix_directory_are_found() -> None:
+    names = {p.relative_to(ROOT).as_posix() for p in nix_files()}
+    assert "flake.nix" in names
+    assert {"nix/package.nix", "nix/static.nix", "nix/image.nix", "nix/shell.nix", "nix/checks.nix"} <= names
+
+
+@pytest.mark.parametrize("path", nix_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_nix_file_parses(path) -> None:
+    result = subprocess.run([nix_instantiate(), "--parse", str(path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, f"{path.relative_to(ROOT)}:\n{result.stderr}"
+
+
+@pytest.fixture(scope="module")
+def lock() -> dict:
+    return json.loads((ROOT / "flake.lock").read_text())
+
+
+@pytest.fixture(scope="module")
+def declared() -> dict:
+    inputs = nix_eval_json("(import ./flake.nix).inputs")
+    assert isinstance(inputs, dict)
+    return inputs
+
+
+def _follow(lock: dict, path: list[str], depth: int = 0) -> str:
+    """The node a follows path (input names from the root) leads to."""
+    assert depth < 20, f"follows loop at {path}"
+    current = lock["root"]
+    for step in path:
+        ref = lock["nodes"][current]["inputs"][step]
+        current = ref if isinstance(ref, str) else _follow(lock, ref, depth + 1)
+    return current
+
+
+def test_lock_is_version_7_and_well_formed(lock: dict) -> None:
+    assert lock["version"] == 7
+    assert lock["root"] in lock["nodes"]
+    nodes = lock["nodes"]
+    for name, node in nodes.items():
+        for input_name, ref in node.get("inputs", {}).items():
+            if isinstance(ref, str):
+                assert ref in nodes, f"{name}.{input_name} -> missing node {ref}"
+            else:
+                assert _follow(lock, ref) in nodes, f"{name}.{input_name} follows {ref}: no such node"
+        if name != lock["root"]:
+            assert node["locked"]["type"] == "github", f"{name} is locked as {node['locked']['type']}"
+            assert set(node["locked"]) == GITHUB_LOCKED_KEYS, name
+            assert node["locked"]["narHash"].startswith("sha256-")
+            assert node["original"]["type"] == "github"
+
+
+def test_lock_is_written_as_nix_writes_it(lock: dict) -> None:
+    text = (ROOT / "flake.lock").read_text()
+    assert text == json.dumps(lock, indent=2, sort_keys=True) + "\n"
+
+
+def test_lock_locks_exactly_the_declared_inputs(lock: dict, declared: dict) -> None:
+    root = lock["nodes"][lock["root"]]
+    assert set(root["inputs"]) == set(declared)
+    for name, spec in declared.items():
+        node = lock["nodes"][root["inputs"][name]]
+        url = spec["url"]
+        assert url.startswith("github:"), url
+        owner, repo, *rest = url.removeprefix("github:").split("/")
+        assert (node["original"]["owner"], node["original"]["repo"]) == (owner, repo)
+        if rest:
+            assert node["original"].get("rev") == rest[0] == node["locked"]["rev"]
+        # Every follows declared for the input's own inputs is in the lock.
+        for sub, sub_spec in spec.get("inputs", {}).items():
+            assert node["inputs"][sub] == sub_spec["follows"].split("/"), (name, sub)
+
+
+@pytest.mark.parametrize("name", sorted(PINS))
+def test_pins(lock: dict, name: str) -> None:
+    root = lock["nodes"][lock["root"]]
+    node = lock["nodes"][root["inputs"][name]]
+    expected = dict(PINS[name], type="github")
+    assert node["locked"] == expected
+
+
+def test_poetry2nix_follows_our_nixpkgs_so_the_lock_has_one_nixpkgs(lock: dict) -> None:
+    locked_nixpkgs = [n for n, node in lock["nodes"].items() if node.get("locked", {}).get("repo") == "nixpkgs"]
+    assert locked_nixpkgs == ["nixpkgs"]
+
+
+def test_image_tag_is_the_pyproject_version() -> None:
+    version = nix_eval_json("(builtins.fromTOML (builtins.readFile ./pyproject.toml)).tool.poetry.version")
+    import tomllib
+
+    assert version == tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["poetry"]["version"]
+    assert "tag = version;" in (ROOT / "nix" / "image.nix").read_text()
