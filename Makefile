@@ -71,4 +71,84 @@ test: lint ## every check; the last line is pytest's summary
 	$(PYTHON) -m pytest
 
 # --- compose: start
+# The stack from the Nix-built image (compose.yaml). docs/operations.md explains each target.
+COMPOSE ?= docker compose
+# DEV_PORTS=1 adds compose.dev.yaml: db and redis published on 127.0.0.1 for native processes.
+COMPOSE_FILES := -f compose.yaml $(if $(DEV_PORTS),-f compose.dev.yaml)
+DC := $(COMPOSE) $(COMPOSE_FILES)
+IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml | head -n 1)
+SECRETS_DIR ?= secrets
+BACKUP_DIR ?= backups
+SECRET_NAMES := postgres_password redis_password django_secret_key
+
+.PHONY: image up down logs ps migrate createsuperuser shell dbshell backup restore secrets check-secrets
+
+image: ## build the image with Nix and load it into Docker as desideliver:<version>
+	nix build .#image --print-build-logs
+	docker load < result
+	@docker image inspect --format 'loaded {{index .RepoTags 0}} ({{.Size}} bytes)' desideliver:$(IMAGE_TAG)
+
+up: check-secrets ## start the stack and wait until every service is healthy (DEV_PORTS=1: db/redis on 127.0.0.1)
+	@docker image inspect desideliver:$(IMAGE_TAG) >/dev/null 2>&1 || \
+	  { echo "image desideliver:$(IMAGE_TAG) is not loaded: run 'make image' first" >&2; exit 1; }
+	$(DC) up --detach --wait --wait-timeout 120
+	@$(DC) ps
+
+down: ## stop and remove the containers; data stays in the named volumes
+	$(DC) down
+
+logs: ## follow the logs (SERVICE=web for one service)
+	$(DC) logs --follow --tail 200 $(SERVICE)
+
+ps: ## the services, their state and health
+	$(DC) ps --all
+
+migrate: check-secrets ## apply migrations now (the stack also does it on every `up`)
+	$(DC) run --rm migrate
+
+createsuperuser: check-secrets ## create an admin user, interactively
+	$(DC) run --rm web manage createsuperuser
+
+shell: check-secrets ## Django shell in a one-off web container
+	$(DC) run --rm web manage shell
+
+dbshell: ## psql in the db container
+	$(DC) exec db sh -c 'exec psql --username "$$POSTGRES_USER" --dbname "$$POSTGRES_DB"'
+
+backup: ## pg_dump (custom format) into backups/desideliver-<UTC time>.dump
+	@set -euo pipefail; umask 077; mkdir -p $(BACKUP_DIR); \
+	file=$(BACKUP_DIR)/desideliver-$$(date -u +%Y%m%dT%H%M%SZ).dump; \
+	if $(DC) exec -T db sh -c 'exec pg_dump --username "$$POSTGRES_USER" --dbname "$$POSTGRES_DB" --format=custom' > "$$file.partial"; \
+	then mv "$$file.partial" "$$file"; echo "backup written: $$file ($$(wc -c < "$$file") bytes)"; \
+	else rm -f "$$file.partial"; echo "backup failed (is the stack up? make ps)" >&2; exit 1; fi
+
+restore: ## replace the database with FILE=backups/….dump (needs CONFIRM=yes)
+	@set -euo pipefail; \
+	if [ -z "$(FILE)" ] || [ ! -f "$(FILE)" ]; then echo "usage: make restore FILE=backups/desideliver-….dump CONFIRM=yes" >&2; exit 1; fi; \
+	if [ "$(CONFIRM)" != "yes" ]; then \
+	  echo "refusing: this replaces every table of the database with $(FILE)." >&2; \
+	  echo "take a backup first (make backup), then run: make restore FILE=$(FILE) CONFIRM=yes" >&2; exit 1; fi; \
+	$(DC) stop web; \
+	if ! $(DC) exec -T db sh -c 'exec pg_restore --username "$$POSTGRES_USER" --dbname "$$POSTGRES_DB" --clean --if-exists --no-owner --single-transaction --exit-on-error' < "$(FILE)"; then \
+	  echo "restore failed and was rolled back (one transaction); web is stopped: make up" >&2; exit 1; fi; \
+	echo "restored $(FILE); starting web again"; \
+	$(DC) up --detach --wait --wait-timeout 120
+
+secrets: ## create secrets/ with strong random values; never overwrites an existing file
+	@set -euo pipefail; umask 077; mkdir -p $(SECRETS_DIR); chmod 700 $(SECRETS_DIR); \
+	for name in $(SECRET_NAMES); do \
+	  file=$(SECRETS_DIR)/$$name; \
+	  if [ -e "$$file" ]; then \
+	    if [ ! -s "$$file" ]; then echo "$$file is empty: delete it and run make secrets again" >&2; exit 1; fi; \
+	    echo "kept    $$file"; continue; fi; \
+	  bytes=32; if [ $$name = django_secret_key ]; then bytes=48; fi; \
+	  od -An -tx1 -N$$bytes /dev/urandom | tr -d ' \n' > "$$file.tmp"; \
+	  chmod 644 "$$file.tmp"; mv "$$file.tmp" "$$file"; echo "created $$file"; \
+	done
+	@# 644 files in a 700 directory: only you can reach them on the host, and inside the
+	@# containers (bind-mounted, owner unchanged) the app's uid 10001 and PostgreSQL can read them.
+
+check-secrets:
+	@for name in $(SECRET_NAMES); do [ -s $(SECRETS_DIR)/$$name ] || \
+	  { echo "$(SECRETS_DIR)/$$name is missing: run 'make secrets' first" >&2; exit 1; }; done
 # --- compose: end
