@@ -53,6 +53,9 @@ def options() -> dict[str, Any]:
                 "access": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "access"},
                 "error": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "error"},
             },
+            # gunicorn merges this over its defaults key by key: without our own root, its root would
+            # name its `console` handler, which our `handlers` replace, and gunicorn would not start.
+            "root": {"handlers": ["error"], "level": "WARNING"},
             "loggers": {
                 "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},
                 "gunicorn.error": {

@@ -75,6 +75,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         response.data = error_body(
             "Invalid input: " + ", ".join(str(field) for field in errors) + ".", "invalid", errors
         )
+    elif isinstance(exc.detail, dict):  # simplejwt's token errors carry their own detail and code
+        response.data = error_body(str(exc.detail.get("detail", "")), str(exc.detail.get("code", "error")))
     else:
         codes = exc.get_codes()
         response.data = error_body(str(exc.detail), codes if isinstance(codes, str) else "error")

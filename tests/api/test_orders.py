@@ -1,0 +1,127 @@
+import csv
+import io
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from desideliver.cart.models import CartItem
+from desideliver.catalog.models import Product
+from desideliver.orders.models import Order
+from desideliver.orders.services import place_order
+from tests.factories import CartItemFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_order_from_cart_in_one_step(buyer, user, django_capture_on_commit_callbacks):
+    masala, tea = ProductFactory(name="Masala", price="120.00", stock=5), ProductFactory(price="35.50", stock=9)
+    CartItemFactory(user=user, product=masala, quantity=2)
+    CartItemFactory(user=user, product=tea, quantity=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = buyer.post("/api/orders/create/")
+    assert response.status_code == 201
+    order = response.json()
+    assert order["status"] == "confirmed"
+    assert order["total"] == "275.50"
+    assert [(item["product"], item["quantity"], item["unit_price"]) for item in order["items"]] == [
+        (masala.pk, 2, "120.00"),
+        (tea.pk, 1, "35.50"),
+    ]
+    assert {"id", "status", "total", "items", "created_at"} <= set(order)
+    masala.refresh_from_db()
+    assert masala.stock == 3
+    assert not CartItem.objects.filter(user=user).exists()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [user.email]
+    assert "275.50" in mail.outbox[0].body
+
+
+def test_empty_cart_is_400(buyer):
+    response = buyer.post("/api/orders/create/")
+    assert response.status_code == 400
+    assert response.json()["code"] == "empty_cart"
+
+
+def test_out_of_stock_is_409_and_changes_nothing(buyer, user):
+    product = ProductFactory(name="Last Jar", stock=1)
+    CartItemFactory(user=user, product=product, quantity=1)
+    Product.objects.filter(pk=product.pk).update(stock=0)
+    response = buyer.post("/api/orders/create/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "out_of_stock"
+    assert "Last Jar" in response.json()["detail"]
+    assert Order.objects.count() == 0
+    assert CartItem.objects.filter(user=user).count() == 1
+
+
+def test_orders_list_detail_and_isolation(buyer, user, client_for):
+    CartItemFactory(user=user, quantity=1)
+    mine = buyer.post("/api/orders/create/").json()
+    other = UserFactory()
+    CartItemFactory(user=other, quantity=1)
+    theirs = client_for(other).post("/api/orders/create/").json()
+    listed = buyer.get("/api/orders/").json()
+    assert [order["id"] for order in listed["results"]] == [mine["id"]]
+    assert buyer.get(f"/api/orders/{mine['id']}/").json()["id"] == mine["id"]
+    assert buyer.get(f"/api/orders/{theirs['id']}/").status_code == 404
+
+
+def test_orders_require_authentication(api):
+    for path in ("/api/orders/", "/api/orders/1/", "/api/orders/export.csv"):
+        assert api.get(path).status_code == 401
+    assert api.post("/api/orders/create/").status_code == 401
+
+
+def test_export_csv_has_one_row_per_line(buyer, user):
+    CartItemFactory(user=user, product=ProductFactory(name="Poha", price="40.00"), quantity=3)
+    order = buyer.post("/api/orders/create/").json()
+    response = buyer.get("/api/orders/export.csv")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows == [
+        {
+            "order_id": str(order["id"]),
+            "created_at": rows[0]["created_at"],
+            "status": "confirmed",
+            "product": "Poha",
+            "quantity": "3",
+            "unit_price": "40.00",
+            "subtotal": "120.00",
+            "order_total": "120.00",
+        }
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_buyers_never_oversell():
+    """12 buyers, real threads and transactions, 5 in stock: exactly 5 orders, stock 0."""
+    product = ProductFactory(stock=5, price=Decimal("10.00"))
+    buyers = UserFactory.create_batch(12)
+    for user in buyers:
+        CartItemFactory(user=user, product=product, quantity=1)
+    barrier = threading.Barrier(len(buyers))
+    outcomes: list[str] = []
+
+    def buy(user):
+        try:
+            barrier.wait()
+            place_order(user)
+            outcomes.append("ordered")
+        except Exception as error:  # noqa: BLE001 — the outcome is what is asserted
+            outcomes.append(getattr(error, "code", repr(error)))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=buy, args=(user,)) for user in buyers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    product.refresh_from_db()
+    assert sorted(outcomes) == ["ordered"] * 5 + ["out_of_stock"] * 7
+    assert product.stock == 0
+    assert Order.objects.count() == 5
