@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.client
 import json
 import math
+import shutil
 import subprocess
 import threading
 import time
@@ -19,6 +20,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -248,3 +250,29 @@ print("RESULT " + json.dumps(out))
 def query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     with psycopg.connect(database_url.replace("postgres://", "postgresql://"), connect_timeout=5) as connection:
         return connection.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
+@contextmanager
+def own_postgres() -> Iterator[servers.PostgreSQLExecutor]:
+    """A PostgreSQL only this module uses, so stopping it disturbs no other test."""
+    server = servers.postgresql()
+    with server:
+        yield server
+    shutil.rmtree(Path(server.datadir).parent, ignore_errors=True)
+
+
+@contextmanager
+def own_redis() -> Iterator[servers.RedisExecutor]:
+    server = servers.redis()
+    with server:
+        yield server
+
+
+def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.1) -> float:
+    """Seconds until `check()` held; raises after `timeout`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if check():
+            return time.monotonic() - started
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
