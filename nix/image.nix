@@ -19,14 +19,16 @@ let
   # All dependencies plus the app, as one Python environment (poetry2nix's dependencyEnv).
   env = app.dependencyEnv;
 
-  # A compiled wrapper, not a bash script: makeWrapper scripts would start bash.
-  launcher = pkgs.runCommand "desideliver-launcher-${version}" {
-    nativeBuildInputs = [ pkgs.makeBinaryWrapper ];
-  } ''
-    mkdir -p $out/bin
-    makeBinaryWrapper ${env.interpreter} $out/bin/desideliver \
-      --add-flags "-P -m desideliver"
-  '';
+  # A compiled wrapper, not a bash script: with makeBinaryWrapper in nativeBuildInputs,
+  # `makeWrapper` builds a small C program (as nixpkgs' python wrapper.nix does for
+  # environments). argv[0] defaults to the wrapped interpreter, which is how the
+  # environment's python finds its site-packages. -P: no working directory on sys.path.
+  launcher =
+    pkgs.runCommand "desideliver-launcher-${version}" { nativeBuildInputs = [ pkgs.makeBinaryWrapper ]; }
+      ''
+        mkdir -p $out/bin
+        makeWrapper ${env.interpreter} $out/bin/desideliver --add-flags "-P -m desideliver"
+      '';
 
   # /etc/passwd, /etc/group, /etc/nsswitch.conf and /var/empty, with one app user.
   nss = pkgs.fakeNss.override {

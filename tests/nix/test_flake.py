@@ -119,3 +119,21 @@ def test_image_tag_is_the_pyproject_version() -> None:
 
     assert version == tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["poetry"]["version"]
     assert "tag = version;" in (ROOT / "nix" / "image.nix").read_text()
+
+
+def test_workflow_builds_rebuilds_and_smoke_tests_the_image() -> None:
+    workflow = (ROOT / ".github" / "workflows" / "nix.yml").read_text()
+    for step in (
+        "nix flake check -L",
+        "nix build .#image -L",
+        "nix build .#image --rebuild",
+        "python3 nix/check_image.py result",
+        "docker load < result",
+        "docker compose up --detach --wait",
+        "/health/ready/",
+        "/api/auth/register/",
+        "/api/auth/login/",
+        "/api/products/",
+        "docker compose down -v",
+    ):
+        assert step in workflow, step
