@@ -152,3 +152,7 @@ check-secrets:
 	@for name in $(SECRET_NAMES); do [ -s $(SECRETS_DIR)/$$name ] || \
 	  { echo "$(SECRETS_DIR)/$$name is missing: run 'make secrets' first" >&2; exit 1; }; done
 # --- compose: end
+
+.PHONY: bench
+bench: $(DEPS) ## benchmark the served API with wrk (about 4 minutes); writes bench/results/latest.{json,md}
+	$(PYTHON) -m bench $(BENCH_ARGS)

@@ -1,0 +1,1 @@
+"""The DesiDeliver benchmark: `make bench` (or `python -m bench`), see docs/performance.md."""
