@@ -23,12 +23,13 @@ let
   # `makeWrapper` builds a small C program (as nixpkgs' python wrapper.nix does for
   # environments). argv[0] defaults to the wrapped interpreter, which is how the
   # environment's python finds its site-packages. -P: no working directory on sys.path.
-  launcher =
-    pkgs.runCommand "desideliver-launcher-${version}" { nativeBuildInputs = [ pkgs.makeBinaryWrapper ]; }
-      ''
-        mkdir -p $out/bin
-        makeWrapper ${env.interpreter} $out/bin/desideliver --add-flags "-P -m desideliver"
-      '';
+  launcher = pkgs.runCommand "desideliver-launcher-${version}" wrapperTools ''
+    mkdir -p $out/bin
+    makeWrapper ${env.interpreter} $out/bin/desideliver --add-flags "-P -m desideliver"
+  '';
+  wrapperTools = {
+    nativeBuildInputs = [ pkgs.makeBinaryWrapper ];
+  };
 
   # /etc/passwd, /etc/group, /etc/nsswitch.conf and /var/empty, with one app user.
   nss = pkgs.fakeNss.override {

@@ -14,7 +14,7 @@ in
 pkgs.runCommand "desideliver-static-${app.version}"
   {
     DJANGO_SETTINGS_MODULE = "desideliver.settings.production";
-    SECRET_KEY = "collectstatic-build-only-not-a-secret";
+    SECRET_KEY = "collectstatic-build-only-not-a-secret-never-reaches-the-image";
     DATABASE_URL = "postgres://build@localhost/build";
     REDIS_URL = "redis://localhost:6379/0";
     ALLOWED_HOSTS = "localhost";

@@ -137,3 +137,79 @@ def test_workflow_builds_rebuilds_and_smoke_tests_the_image() -> None:
         "docker compose down -v",
     ):
         assert step in workflow, step
+
+
+@pytest.fixture(scope="module")
+def wiring() -> dict:
+    """flake.nix's outputs evaluated against stand-ins of nixpkgs and poetry2nix (stubs/eval.nix)."""
+    result = subprocess.run(
+        [nix_instantiate(), "--readonly-mode", "--eval", "--strict", "--json", "tests/nix/stubs/eval.nix"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_outputs_per_system(wiring: dict) -> None:
+    linux = ["default", "desideliver", "image", "static"]
+    darwin = ["default", "desideliver", "static"]
+    assert wiring["packages"] == {
+        "x86_64-linux": linux,
+        "aarch64-linux": linux,
+        "x86_64-darwin": darwin,
+        "aarch64-darwin": darwin,
+    }
+    assert wiring["checks"]["x86_64-linux"] == ["formatting", "image", "pytest"]
+    assert wiring["checks"]["aarch64-darwin"] == ["formatting", "pytest"]
+    assert set(wiring["devShells"]) == set(wiring["formatter"]) == set(wiring["packages"])
+    assert set(wiring["formatter"].values()) == {"nixfmt"}
+
+
+def test_package_and_overrides(wiring: dict) -> None:
+    assert wiring["app"]["preferWheels"] is True
+    assert wiring["app"]["doCheck"] is False
+    assert wiring["app"]["python"] == "python3.12"
+    assert wiring["app"]["overridden"] == ["django", "psycopg-c"]
+    assert "setup.py" in wiring["app"]["psycopgPostPatch"]
+
+
+def test_image_config(wiring: dict) -> None:
+    image = wiring["image"]
+    assert (image["name"], image["tag"], image["created"]) == ("desideliver", "0.1.0", "default")
+    config = image["config"]
+    assert config["User"] == "10001:10001"
+    assert config["Entrypoint"] == ["/bin/desideliver"]
+    assert config["Cmd"] == ["serve"]
+    assert config["ExposedPorts"] == {"8000/tcp": {}}
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["DJANGO_SETTINGS_MODULE"] == "desideliver.settings.production"
+    assert env["STATIC_ROOT"].endswith("-desideliver-static-0.1.0")
+    assert env["PATH"] == "/bin"
+    assert env["PORT"] == "8000"
+    assert env["PSYCOPG_IMPL"] == "c"
+    assert set(config["Labels"]) == {
+        f"org.opencontainers.image.{k}" for k in ("title", "description", "version", "source", "licenses", "revision")
+    }
+    assert image["passwd"] == ["app:x:10001:10001:desideliver:/var/empty:/sbin/nologin"]
+    assert image["group"] == ["app:x:10001:"]
+    assert image["extraCommands"].split() == ["mkdir", "-p", "tmp", "chmod", "1777", "tmp"]
+    assert "makeWrapper" in image["launcher"]
+    assert '-m desideliver"' in image["launcher"]
+
+
+def test_static_build_values_are_dummies(wiring: dict) -> None:
+    static = wiring["static"]
+    assert static["DJANGO_SETTINGS_MODULE"] == "desideliver.settings.production"
+    assert "not-a-secret" in static["SECRET_KEY"]
+    assert len(static["SECRET_KEY"]) >= 50
+    assert "sort_keys=True" in wiring["staticScript"]
+
+
+def test_dev_shell(wiring: dict) -> None:
+    shell = wiring["shell"]
+    assert {"python3.12-dev-env", "poetry-1.8", "postgresql-16", "redis", "nixfmt"} <= set(shell["packages"])
+    assert 'PYTHONPATH="$DESIDELIVER_ROOT/src"' in shell["shellHook"]
+    assert "python -m pytest" in wiring["pytestScript"]
