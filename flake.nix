@@ -63,23 +63,21 @@
             inherit (pyproject.tool.poetry) description license;
           };
           hasImage = lib.elem system imageSystems;
-        in
-        {
-          packages = {
+          basePackages = {
             default = desideliver;
             inherit desideliver static;
-          }
-          // lib.optionalAttrs hasImage { inherit image; };
+          };
+          checkArgs = {
+            inherit pkgs devEnv;
+            src = self;
+          };
+        in
+        {
+          packages = basePackages // lib.optionalAttrs hasImage { inherit image; };
 
           devShell = import ./nix/shell.nix { inherit pkgs devEnv; };
 
-          checks = import ./nix/checks.nix (
-            {
-              inherit pkgs devEnv;
-              src = self;
-            }
-            // lib.optionalAttrs hasImage { inherit image; }
-          );
+          checks = import ./nix/checks.nix (checkArgs // lib.optionalAttrs hasImage { inherit image; });
 
           formatter = pkgs.nixfmt-rfc-style;
         };
