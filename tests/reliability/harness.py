@@ -276,3 +276,45 @@ def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.1)
             return time.monotonic() - started
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def slow_request(
+    base_url: str,
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    token: str | None = None,
+    chunks: int = 4,
+    gap: float = 0.5,
+    content_length: int | None = None,
+    timeout: float = 30.0,
+) -> Reply:
+    """A client that declares its body, then sends it in `chunks` pieces `gap` seconds apart."""
+    host, port = base_url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        connection.putrequest(method, path)
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(len(body) if content_length is None else content_length))
+        if token:
+            connection.putheader("Authorization", f"Bearer {token}")
+        connection.endheaders()
+        size = math.ceil(len(body) / chunks)
+        for offset in range(0, len(body), size):
+            time.sleep(gap)
+            connection.send(body[offset : offset + size])
+        response = connection.getresponse()
+        data = response.read()
+        return Reply(
+            response.status,
+            {k.lower(): v for k, v in response.getheaders()},
+            data,
+            time.monotonic() - started,
+            started=started,
+        )
+    except (OSError, http.client.HTTPException) as error:
+        return Reply(0, {}, b"", time.monotonic() - started, f"{type(error).__name__}: {error}", started=started)
+    finally:
+        connection.close()
