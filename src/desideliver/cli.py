@@ -26,6 +26,16 @@ def load_settings() -> None:
         raise SystemExit(EXIT_CONFIGURATION) from None
 
 
+def serve() -> None:
+    from desideliver import gunicorn_conf
+
+    options = gunicorn_conf.options()
+    load_settings()  # reports gunicorn's variables and Django's together, before gunicorn reads any
+    from desideliver.server import Server
+
+    Server(options).run()
+
+
 def manage(arguments: Sequence[str]) -> None:
     load_settings()
     from django.core.management import execute_from_command_line
@@ -100,8 +110,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parser().parse_args(argv)
     if args.command == "serve":
-        from desideliver.server import serve
-
         serve()
     elif args.command == "manage":
         manage(args.arguments)

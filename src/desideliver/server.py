@@ -4,9 +4,6 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from desideliver import gunicorn_conf
-from desideliver.cli import load_settings
-
 
 class Server(BaseApplication):
     def __init__(self, options: dict[str, Any]) -> None:
@@ -22,9 +19,3 @@ class Server(BaseApplication):
         from desideliver.wsgi import application
 
         return application
-
-
-def serve() -> None:
-    options = gunicorn_conf.options()
-    load_settings()  # validates gunicorn's variables and Django's together: one report
-    Server(options).run()

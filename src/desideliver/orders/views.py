@@ -30,6 +30,7 @@ def own_orders(request: Request) -> QuerySet[Order]:
 @extend_schema_view(get=extend_schema(responses={200: OrderSerializer(many=True), **error_responses(401)}))
 class OrderListView(generics.ListAPIView[Order]):
     serializer_class = OrderSerializer
+    queryset = Order.objects.none()  # tells the schema generator the model; requests use get_queryset()
 
     def get_queryset(self) -> QuerySet[Order]:
         return own_orders(self.request)
@@ -38,6 +39,7 @@ class OrderListView(generics.ListAPIView[Order]):
 @extend_schema_view(get=extend_schema(responses={200: OrderSerializer, **error_responses(401, 404)}))
 class OrderDetailView(generics.RetrieveAPIView[Order]):
     serializer_class = OrderSerializer
+    queryset = Order.objects.none()  # tells the schema generator the model; requests use get_queryset()
 
     def get_queryset(self) -> QuerySet[Order]:
         return own_orders(self.request)

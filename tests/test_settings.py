@@ -1,0 +1,134 @@
+"""The settings contract: fail fast with one message, `*_FILE` secrets, deploy checks."""
+
+import subprocess
+
+import pytest
+from django.core.management import call_command
+
+from desideliver.settings.environment import Config
+from tests.service import TEST_SECRET_KEY, desideliver_command, production_environment
+
+REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "STATIC_ROOT")
+
+
+def run(*arguments, environment):
+    return subprocess.run(desideliver_command(*arguments), env=environment, capture_output=True, text=True, timeout=60)
+
+
+def production(**overrides):
+    return production_environment("postgres://app@127.0.0.1:1/app", "redis://127.0.0.1:1/0", **overrides)
+
+
+def test_production_lists_every_missing_variable_in_one_message():
+    environment = {k: v for k, v in production().items() if k not in REQUIRED}
+    result = run("manage", "check", environment=environment)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "5 problems" in result.stderr
+    for name in REQUIRED:
+        assert f"  - {name}: required: set {name} or {name}_FILE" in result.stderr
+
+
+def test_production_names_each_invalid_value():
+    result = run(
+        "serve",
+        environment=production(
+            DATABASE_URL="mysql://app@db/app",
+            SECRET_KEY="short",
+            WEB_CONCURRENCY="lots",
+            LOG_LEVEL="LOUD",
+            SECURE_SSL_REDIRECT="maybe",
+        ),
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    for name in ("DATABASE_URL", "SECRET_KEY", "WEB_CONCURRENCY", "LOG_LEVEL", "SECURE_SSL_REDIRECT"):
+        assert f"  - {name}: " in result.stderr
+    assert "mysql" in result.stderr
+
+
+def test_passwords_in_urls_are_not_printed():
+    result = run("manage", "check", environment=production(DATABASE_URL="mysql://app:hunter2@db/app"))
+    assert result.returncode == 2
+    assert "hunter2" not in result.stderr
+
+
+def test_deploy_checks_pass_under_production_defaults():
+    environment = production()
+    for switch in ("SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_COOKIES"):
+        del environment[switch]  # the secure defaults, as behind a TLS proxy
+    result = run("manage", "check", "--deploy", "--fail-level", "WARNING", environment=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_secrets_come_from_files_with_the_newline_stripped(tmp_path):
+    secret = tmp_path / "secret_key"
+    secret.write_text(TEST_SECRET_KEY + "\n")
+    password = tmp_path / "db_password"
+    password.write_text("s3cret\n")
+    environment = production(SECRET_KEY_FILE=str(secret), DATABASE_PASSWORD_FILE=str(password))
+    del environment["SECRET_KEY"]
+    script = (
+        "from django.conf import settings as s; print(repr(s.SECRET_KEY), repr(s.DATABASES['default']['PASSWORD']))"
+    )
+    result = run("manage", "shell", "-c", script, environment=environment)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == f"{TEST_SECRET_KEY!r} 's3cret'"
+
+
+def test_setting_both_a_variable_and_its_file_is_an_error(tmp_path):
+    secret = tmp_path / "secret_key"
+    secret.write_text(TEST_SECRET_KEY)
+    result = run("manage", "check", environment=production(SECRET_KEY_FILE=str(secret)))
+    assert result.returncode == 2
+    assert "SECRET_KEY: both SECRET_KEY and SECRET_KEY_FILE are set" in result.stderr
+
+
+def test_an_unreadable_secret_file_is_named():
+    environment = production(SECRET_KEY_FILE="/nonexistent/secret")
+    del environment["SECRET_KEY"]
+    result = run("manage", "check", environment=environment)
+    assert result.returncode == 2
+    assert "SECRET_KEY: SECRET_KEY_FILE=/nonexistent/secret cannot be read" in result.stderr
+
+
+def test_redis_password_goes_into_the_url(tmp_path):
+    password = tmp_path / "redis_password"
+    password.write_text("p@ss/word\n")
+    config = Config({"REDIS_PASSWORD_FILE": str(password)})
+    from desideliver.settings import base
+
+    original, base.config = base.config, config
+    try:
+        assert base.redis_location("redis://redis:6379/0") == "redis://:p%40ss%2Fword@redis:6379/0"
+    finally:
+        base.config = original
+
+
+@pytest.mark.django_db
+def test_system_checks_and_migrations_are_complete():
+    call_command("check", fail_level="WARNING")
+    call_command("makemigrations", check=True, dry_run=True, verbosity=0)
+
+
+def test_openapi_schema_is_valid_and_describes_every_endpoint(tmp_path):
+    output = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(output))
+    schema = output.read_text()
+    for path in (
+        "/api/auth/register/",
+        "/api/auth/login/",
+        "/api/auth/token/refresh/",
+        "/api/products/",
+        "/api/products/{id}/",
+        "/api/cart/",
+        "/api/cart/add/",
+        "/api/cart/update/{item_id}/",
+        "/api/cart/remove/{item_id}/",
+        "/api/orders/",
+        "/api/orders/create/",
+        "/api/orders/{id}/",
+        "/api/orders/export.csv",
+    ):
+        assert f"  {path}:" in schema, path
