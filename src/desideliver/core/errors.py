@@ -51,8 +51,8 @@ def database_unavailable_response() -> JsonResponse:
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, ApplicationError):
-        errors = {exc.field: [exc.message]} if exc.field else None
-        return Response(error_body(exc.message, exc.code, errors), status=exc.status)
+        field_errors = {exc.field: [exc.message]} if exc.field else None
+        return Response(error_body(exc.message, exc.code, field_errors), status=exc.status)
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, OperationalError | InterfaceError):
@@ -71,7 +71,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is None or not isinstance(exc, exceptions.APIException):
         return response
     if isinstance(exc, exceptions.ValidationError):
-        errors = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        errors: dict[str, Any] = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         response.data = error_body(
             "Invalid input: " + ", ".join(str(field) for field in errors) + ".", "invalid", errors
         )
