@@ -29,7 +29,7 @@ let
       chmod -R u+w source
       cd source
       export HOME="$TMPDIR"
-      export PATH="${devEnv}/bin:${lib.getDev postgresql}/bin:${lib.getBin postgresql}/bin:${lib.getBin pkgs.redis}/bin:$PATH"
+      export PATH="${devEnv}/bin:${lib.getDev postgresql}/bin:${lib.getBin postgresql}/bin:${lib.getBin pkgs.redis}/bin:${lib.getBin pkgs.wrk}/bin:$PATH"
       export PYTHONPATH="$PWD/src"
       export PYTHONDONTWRITEBYTECODE=1
       python -m pytest -q -p no:cacheprovider tests

@@ -40,6 +40,8 @@ def production_environment(database_url: str, redis_url: str, **overrides: str) 
         "WEB_CONCURRENCY": "4",
         "ACCESS_LOG": "false",
     }
+    if "PYTHONPATH" in os.environ:  # the Nix dev shell and check put src/ there instead of installing it
+        environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
     environment.update(overrides)
     return environment
 

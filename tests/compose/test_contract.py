@@ -160,6 +160,8 @@ class Native:
         self.argv = [*native_desideliver(), *spec["command"]]
         mounted = {s["target"]: secret_files[s["source"]] for s in spec.get("secrets", [])}
         environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(static_root), "LANG": "C.UTF-8"}
+        if "PYTHONPATH" in os.environ:  # the Nix dev shell runs the app from src/ on PYTHONPATH
+            environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
         for name, value in image_env.items():
             if name not in {"PATH", "SSL_CERT_FILE"}:  # paths inside the image only
                 environment[name] = value

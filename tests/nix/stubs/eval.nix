@@ -26,6 +26,8 @@ let
     postgresql = drv "postgresql-16" { dev = drv "postgresql-16-dev" { }; };
     postgresql_16 = postgresql;
     redis = drv "redis" { };
+    wrk = drv "wrk" { };
+    docker-compose = drv "docker-compose-2" { };
     poetry = drv "poetry-1.8" { };
     git = drv "git" { };
     gnumake = drv "gnumake" { };
