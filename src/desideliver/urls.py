@@ -2,18 +2,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenRefreshView
 
 from desideliver.cart.views import AddToCartView, CartView, RemoveCartItemView, UpdateCartItemView
 from desideliver.catalog.views import ProductDetailView, ProductListView
 from desideliver.core import views as core
 from desideliver.orders.views import CreateOrderView, OrderDetailView, OrderExportView, OrderListView
-from desideliver.users.views import LoginView, RegisterView
+from desideliver.users.views import LoginView, RefreshView, RegisterView
 
 api = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("auth/login/", LoginView.as_view(), name="login"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/refresh/", RefreshView.as_view(), name="token-refresh"),
     path("products/", ProductListView.as_view(), name="product-list"),
     path("products/<int:pk>/", ProductDetailView.as_view(), name="product-detail"),
     path("cart/", CartView.as_view(), name="cart"),

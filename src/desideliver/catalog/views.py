@@ -23,7 +23,8 @@ class PublicProductView(generics.GenericAPIView[Product]):
     queryset = Product.objects.filter(is_active=True).select_related("category")
 
 
-@extend_schema_view(get=extend_schema(responses={200: ProductSerializer(many=True), **error_responses(400)}))
+# 404: a page number past the last page (DRF's paginator).
+@extend_schema_view(get=extend_schema(responses={200: ProductSerializer(many=True), **error_responses(400, 404)}))
 class ProductListView(PublicProductView, generics.ListAPIView[Product]):
     filterset_class = ProductFilter
     search_fields = ["name", "description"]

@@ -15,3 +15,12 @@ class UserSerializer(serializers.ModelSerializer):
         model = User
         fields = ["id", "email", "first_name", "last_name", "date_joined"]
         read_only_fields = fields
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField(read_only=True, help_text="Bearer token for the API.")
+    refresh = serializers.CharField(read_only=True, help_text="Exchange at /api/auth/token/refresh/.")
+
+
+class RefreshedTokensSerializer(TokenPairSerializer):
+    refresh = serializers.CharField(read_only=True, help_text="The rotated refresh token; the old one is revoked.")

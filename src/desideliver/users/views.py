@@ -1,15 +1,20 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
-from rest_framework_simplejwt.views import TokenObtainPairView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from desideliver.core.schema import error_responses
-from desideliver.users.serializers import RegisterSerializer, UserSerializer
+from desideliver.users.serializers import (
+    RefreshedTokensSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+)
 from desideliver.users.services import register_user
 
 
@@ -30,8 +35,14 @@ class RegisterView(APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer, **error_responses(400, 401, 429)}))
 class LoginView(TokenObtainPairView):
     """`{email, password}` → `{access, refresh}`; failed attempts are throttled per client."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "login"
+
+
+@extend_schema_view(post=extend_schema(responses={200: RefreshedTokensSerializer, **error_responses(400, 401)}))
+class RefreshView(TokenRefreshView):
+    """`{refresh}` → `{access, refresh}`: the refresh token rotates and the old one is blacklisted."""
