@@ -1,0 +1,100 @@
+"""schemathesis against the service's own OpenAPI schema: every operation, with and without a token.
+
+Checks: no 5xx, status codes / content types / bodies / headers as documented. Not
+`negative_data_rejection`: the API is lenient by design where DRF is (an invalid `page_size` falls
+back to the default, an unparseable boolean filter is ignored); bad request bodies are 400s, proven
+by test_hostile_input.py. Bounded by
+--max-examples per operation and --max-time per run; the seed is fixed so CI failures reproduce.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.reliability import harness
+from tests.service import Service
+
+pytestmark = pytest.mark.slow
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+        "response_headers_conformance",
+    ]
+)
+
+
+def schemathesis(live: Service, report: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    executable = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
+    if executable is None:
+        pytest.fail("schemathesis is not installed: it is a dev dependency (pip install 'schemathesis>=4.32,<5')")
+    return subprocess.run(
+        [
+            executable,
+            "run",
+            f"{live.base_url}/api/schema/?format=json",
+            "--url",
+            live.base_url,
+            "--checks",
+            CHECKS,
+            "--phases",
+            "examples,coverage,fuzzing",
+            "--max-examples",
+            "15",
+            "--max-time",
+            "40",
+            "--workers",
+            "2",
+            "--seed",
+            "20260501",
+            "--request-timeout",
+            "10",
+            "--generation-database",
+            "none",
+            "--no-color",
+            "--suppress-health-check",
+            "filter_too_much",
+            "--report",
+            "junit",
+            "--report-junit-path",
+            str(report),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=report.parent,
+        env={
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks",
+            "PYTHONPATH": str(REPOSITORY),
+        },
+    )
+
+
+@pytest.mark.parametrize("authenticated", [False, True], ids=["anonymous", "bearer"])
+def test_schemathesis_finds_no_server_error_or_schema_violation(
+    live: Service, live_environment: dict[str, str], tmp_path: Path, authenticated: bool
+) -> None:
+    harness.make_products(live_environment, [(f"Fuzzed item {i}", "1.50", 1000) for i in range(3)])
+    extra: list[str] = []
+    if authenticated:
+        (user,) = harness.make_users(live_environment, 1, prefix="fuzz")
+        extra = ["--header", f"Authorization: Bearer {user['access']}"]
+    result = schemathesis(live, tmp_path / "junit.xml", *extra)
+    (tmp_path / "schemathesis.txt").write_text(result.stdout)
+    failures = result.stdout.find("=== FAILURES ===")
+    details = result.stdout[failures : failures + 5000] if failures >= 0 else ""
+    print(result.stdout[result.stdout.find("=== SUMMARY ===") :])
+    assert result.returncode == 0, details + result.stdout[-2500:] + result.stderr[-2000:]
