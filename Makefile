@@ -23,6 +23,14 @@ AS_POSTGRES := $(if $(filter 0,$(shell id -u)),runuser -u postgres --,)
 
 .PHONY: help dev test lint
 
+define CREATE_DEV_DATABASE
+import sys, psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as db:
+    if not db.execute("SELECT 1 FROM pg_database WHERE datname = 'desideliver'").fetchone():
+        db.execute("CREATE DATABASE desideliver")
+endef
+export CREATE_DEV_DATABASE
+
 help:
 	@echo "make dev   - run the API on http://127.0.0.1:8000 with its own PostgreSQL and Redis"
 	@echo "make test  - every check: ruff, mypy, the test suite (real PostgreSQL and Redis)"
@@ -55,8 +63,7 @@ dev: $(DEPS) ## (see above)
 	trap '$(AS_POSTGRES) $$pgbin/pg_ctl -D $$dev/postgres -m fast stop >/dev/null; kill $$(cat $$dev/redis.pid) 2>/dev/null; echo "stopped PostgreSQL and Redis"' EXIT; \
 	$$redis --port $(DEV_REDIS_PORT) --bind 127.0.0.1 --dir $$dev --save "" --appendonly no \
 	  --daemonize yes --pidfile $$dev/redis.pid --logfile $$dev/redis.log; \
-	$$pgbin/psql -qAt -h 127.0.0.1 -p $(DEV_PG_PORT) -U postgres -c "SELECT 1 FROM pg_database WHERE datname = 'desideliver'" | grep -q 1 \
-	  || $$pgbin/createdb -h 127.0.0.1 -p $(DEV_PG_PORT) -U postgres desideliver; \
+	$(PYTHON) -c "$$CREATE_DEV_DATABASE" postgres://postgres@127.0.0.1:$(DEV_PG_PORT)/postgres; \
 	export DJANGO_SETTINGS_MODULE=desideliver.settings.local \
 	  DATABASE_URL=postgres://postgres@127.0.0.1:$(DEV_PG_PORT)/desideliver REDIS_URL=redis://127.0.0.1:$(DEV_REDIS_PORT)/0; \
 	$(PYTHON) -m desideliver manage migrate --noinput; \

@@ -16,6 +16,9 @@ CACHES = cache_settings(
     redis_location(config.url("REDIS_URL", ("redis", "rediss", "unix"), default="redis://127.0.0.1:63790/0"))
 )
 
+# Served from the apps' directories as they are edited; the manifest is a build-time concern.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [  # noqa: F405
     "rest_framework.renderers.JSONRenderer",
     "rest_framework.renderers.BrowsableAPIRenderer",

@@ -17,10 +17,7 @@ CACHES = cache_settings("redis://127.0.0.1:6379/0")
 # Hashing cost is not under test; Django's default hasher is (tests/test_security.py).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 LOGGING = logging_config("text", "WARNING")
 
 config.raise_if_invalid(__name__)
