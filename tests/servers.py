@@ -81,8 +81,8 @@ def postgresql(workdir: Path | None = None, dbname: str = "desideliver") -> Post
     )
 
 
-def redis(workdir: Path | None = None) -> RedisExecutor:
-    """A Redis executor on a free port, not yet started; no persistence."""
+def redis(workdir: Path | None = None, password: str | None = None) -> RedisExecutor:
+    """A Redis executor on a free port, not yet started; no persistence; `requirepass` if given."""
     workdir = Path(workdir or tempfile.mkdtemp(prefix="desideliver-redis-"))
     return RedisExecutor(
         executable=find_redis_server(),
@@ -92,6 +92,7 @@ def redis(workdir: Path | None = None) -> RedisExecutor:
         host="127.0.0.1",
         port=port_for.select_random(),
         datadir=workdir,
+        password=password,
     )
 
 

@@ -110,16 +110,7 @@ def contract_postgres(passwords: dict[str, str]) -> Iterator[servers.PostgreSQLE
 @pytest.fixture(scope="module")
 def contract_redis(passwords: dict[str, str]) -> Iterator[RedisExecutor]:
     workdir = Path(tempfile.mkdtemp(prefix="desideliver-compose-redis-"))
-    server = RedisExecutor(
-        executable=servers.find_redis_server(),
-        databases=16,
-        redis_timeout=30,
-        loglevel="warning",
-        host="127.0.0.1",
-        port=port_for.select_random(),
-        datadir=workdir,
-        password=passwords["redis_password"],
-    )
+    server = servers.redis(workdir, password=passwords["redis_password"])
     with server:
         yield server
     shutil.rmtree(workdir, ignore_errors=True)
