@@ -7,3 +7,20 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desideliver.settings.local")
 
 application = get_wsgi_application()
+
+
+def _warm_up() -> None:
+    """Import now what the first request would: with gunicorn's preload, once in the master.
+
+    Django loads the URLconf (every view, serializer and admin module) on the first request and
+    readiness loads the migration graph; left to the workers, that is private memory in each and
+    a slow first answer from each. Nothing here opens a connection, so workers share no socket.
+    """
+    from django.db.migrations.loader import MigrationLoader
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 — importing every view is the point
+    MigrationLoader(None, ignore_no_migrations=True)
+
+
+_warm_up()
