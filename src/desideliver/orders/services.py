@@ -44,7 +44,7 @@ def place_order(user: User) -> Order:
                 status=409,
             )
     order = Order.objects.create(user=user, total=sum((p.price * lines[p.pk] for p in products), Decimal("0.00")))
-    OrderItem.objects.bulk_create(
+    items = OrderItem.objects.bulk_create(
         OrderItem(order=order, product=p, product_name=p.name, unit_price=p.price, quantity=lines[p.pk])
         for p in products
     )
@@ -52,20 +52,22 @@ def place_order(user: User) -> Order:
         Product.objects.filter(pk=product.pk).update(stock=F("stock") - lines[product.pk])
     CartItem.objects.filter(user=user).delete()
     invalidate_products(lines)
-    transaction.on_commit(lambda: send_confirmation(order.pk))
+    transaction.on_commit(lambda: send_confirmation(order, items, user.email))
     return order
 
 
-def send_confirmation(order_id: int) -> None:
-    """Email the buyer; a mail failure is logged and never undoes the order."""
-    order = Order.objects.select_related("user").prefetch_related("items").get(pk=order_id)
-    lines = "\n".join(f"  {item.quantity} × {item.product_name} @ {item.unit_price}" for item in order.items.all())
+def send_confirmation(order: Order, items: Iterable[OrderItem], email: str) -> None:
+    """Email the buyer; a mail failure is logged and never undoes the order.
+
+    Built from the committed order's rows still in memory: reading them back costs two queries.
+    """
+    lines = "\n".join(f"  {item.quantity} × {item.product_name} @ {item.unit_price}" for item in items)
     try:
         send_mail(
             subject=f"DesiDeliver order {order.pk} confirmed",
             message=f"Thank you for your order.\n\n{lines}\n\nTotal: {order.total}\n",
             from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[order.user.email],
+            recipient_list=[email],
         )
     except Exception:
         logger.exception("confirmation email for order %s failed", order.pk)
