@@ -107,3 +107,36 @@ def test_redis_killed_under_load_degrades_to_postgresql_and_caching_resumes(
     assert p99["all"] <= P99_BUDGET_SECONDS, p99
     assert set(everything) <= {200, 201}
     assert "Traceback" not in log
+
+
+def test_hung_redis_costs_at_most_the_socket_timeouts(
+    postgres_server: servers.PostgreSQLExecutor, redis: servers.RedisExecutor
+) -> None:
+    """SIGSTOP: Redis accepts connections but never answers. Each cache call waits REDIS_SOCKET_TIMEOUT
+    (0.25 s) and is then ignored; a product list makes up to 4 calls. Measured and bounded, not fast."""
+    environment = harness.deploy(postgres_server, redis, 1)
+    (product_id,) = harness.make_products(environment, [("Hung honey", "6.00", 10)])
+    assert redis.process is not None
+    with harness.serving(environment) as service:
+        base = service.base_url
+        harness.request(base, "GET", f"/api/products/{product_id}/")
+        redis.process.send_signal(signal.SIGSTOP)
+        try:
+            ready = harness.request(base, "GET", "/health/ready/")
+            replies = {
+                "list": [harness.request(base, "GET", f"/api/products/?search=hung{n}") for n in range(8)],
+                "detail": [harness.request(base, "GET", f"/api/products/{product_id}/") for _ in range(8)],
+            }
+        finally:
+            redis.process.send_signal(signal.SIGCONT)
+        harness.wait_until(lambda: harness.request(base, "GET", "/health/ready/").json()["status"] == "ok", 10)
+    worst = {name: max(r.seconds for r in rs) for name, rs in replies.items()}
+    print(
+        f"\nhung redis: readiness {ready.status} {ready.json()['status']} in {ready.seconds:.2f} s; worst "
+        + ", ".join(f"{name} {seconds * 1000:.0f} ms" for name, seconds in worst.items())
+    )
+    assert ready.status == 200
+    assert ready.json()["checks"]["redis"]["state"] == "degraded"
+    assert all(r.status == 200 for rs in replies.values() for r in rs)
+    assert worst["list"] < 4 * 0.25 + 1.0
+    assert worst["detail"] < 2 * 0.25 + 1.0
