@@ -27,8 +27,8 @@ def own_orders(request: Request) -> QuerySet[Order]:
     return services.user_orders(request.user)
 
 
-# 404: a page number past the last page (DRF's paginator).
-@extend_schema_view(get=extend_schema(responses={200: OrderSerializer(many=True), **error_responses(401, 404)}))
+# 400: an invalid search or ordering value; 404: a page number past the last page (DRF's paginator).
+@extend_schema_view(get=extend_schema(responses={200: OrderSerializer(many=True), **error_responses(400, 401, 404)}))
 class OrderListView(generics.ListAPIView[Order]):
     serializer_class = OrderSerializer
     queryset = Order.objects.none()  # tells the schema generator the model; requests use get_queryset()
