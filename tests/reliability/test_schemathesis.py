@@ -9,8 +9,8 @@ by test_hostile_input.py. Bounded by
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,13 +34,16 @@ CHECKS = ",".join(
 )
 
 
-def schemathesis(live: Service, report: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    executable = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
-    if executable is None:
+def schemathesis(
+    live: Service, report: Path, *extra: str, environment: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    if importlib.util.find_spec("schemathesis") is None:
         pytest.fail("schemathesis is not installed: it is a dev dependency (pip install 'schemathesis>=4.32,<5')")
     return subprocess.run(
         [
-            executable,
+            sys.executable,
+            "-c",
+            "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
             "run",
             f"{live.base_url}/api/schema/?format=json",
             "--url",
@@ -79,6 +82,7 @@ def schemathesis(live: Service, report: Path, *extra: str) -> subprocess.Complet
             **os.environ,
             "SCHEMATHESIS_HOOKS": "tests.reliability.schemathesis_hooks",
             "PYTHONPATH": str(REPOSITORY),
+            **(environment or {}),
         },
     )
 
@@ -87,12 +91,20 @@ def schemathesis(live: Service, report: Path, *extra: str) -> subprocess.Complet
 def test_schemathesis_finds_no_server_error_or_schema_violation(
     live: Service, live_environment: dict[str, str], tmp_path: Path, authenticated: bool
 ) -> None:
-    harness.make_products(live_environment, [(f"Fuzzed item {i}", "1.50", 1000) for i in range(3)])
+    products = harness.make_products(live_environment, [(f"Fuzzed item {i}", "1.50", 1000) for i in range(3)])
     extra: list[str] = []
+    ids: dict[str, str] = {}
     if authenticated:
         (user,) = harness.make_users(live_environment, 1, prefix="fuzz")
         extra = ["--header", f"Authorization: Bearer {user['access']}"]
-    result = schemathesis(live, tmp_path / "junit.xml", *extra)
+        token = user["access"]
+        harness.request(live.base_url, "POST", "/api/cart/add/", body={"product_id": products[0]}, token=token)
+        order = harness.request(live.base_url, "POST", "/api/orders/create/", token=token).json()["id"]
+        item = harness.request(
+            live.base_url, "POST", "/api/cart/add/", body={"product_id": products[1]}, token=token
+        ).json()["id"]
+        ids = {"RELIABILITY_CART_ITEM_ID": str(item), "RELIABILITY_ORDER_ID": str(order)}
+    result = schemathesis(live, tmp_path / "junit.xml", *extra, environment=ids)
     (tmp_path / "schemathesis.txt").write_text(result.stdout)
     failures = result.stdout.find("=== FAILURES ===")
     details = result.stdout[failures : failures + 5000] if failures >= 0 else ""
