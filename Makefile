@@ -163,5 +163,5 @@ check-secrets:
 # --- compose: end
 
 .PHONY: bench
-bench: $(DEPS) ## benchmark the served API with wrk (about 4 minutes); writes bench/results/latest.{json,md}
+bench: $(DEPS) ## benchmark the served API with wrk (about 5 minutes); writes bench/results/latest.{json,md}
 	$(PYTHON) -m bench $(BENCH_ARGS)
