@@ -5,20 +5,39 @@ timeouts, so one request per process is the simplest model that uses both cores 
 A reverse proxy in front buffers slow clients (see docs/reliability.md).
 """
 
+import math
 import os
+from pathlib import Path
 from typing import Any
 
 from desideliver.settings.environment import config
 
 
+def available_cpus(cpu_max: Path = Path("/sys/fs/cgroup/cpu.max")) -> int:
+    """The CPUs this process may use: its affinity, capped by a cgroup v2 CPU quota if any.
+
+    In a container limited with `--cpus` (compose's `deploy.resources.limits.cpus`) the
+    affinity still lists every host CPU; the quota in cpu.max ("QUOTA PERIOD" or "max PERIOD")
+    is the real limit.
+    """
+    cpus = len(os.sched_getaffinity(0))
+    try:
+        quota, period = cpu_max.read_text().split()
+        if quota != "max":
+            cpus = min(cpus, max(1, math.ceil(int(quota) / int(period))))
+    except (OSError, ValueError):
+        pass  # no cgroup v2 quota visible: the affinity is the limit
+    return cpus
+
+
 def default_workers() -> int:
-    """CPUs + 2, counting the CPUs this process may run on.
+    """CPUs + 2.
 
     Not gunicorn's 2 × CPUs + 1: on 2 cores, 3, 4 and 5 sync workers served the same requests
     per second within noise (docs/performance.md) while 5 took 438 MB RSS and 4 took 364 MB.
     One worker per core plus two to cover requests waiting on PostgreSQL or Redis.
     """
-    return len(os.sched_getaffinity(0)) + 2
+    return available_cpus() + 2
 
 
 def options() -> dict[str, Any]:

@@ -1,0 +1,36 @@
+import os
+
+import pytest
+
+from desideliver.gunicorn_conf import available_cpus, default_workers, options
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "limit"),
+    [("max 100000\n", None), ("150000 100000\n", 2), ("50000 100000\n", 1), ("100000 100000\n", 1), (None, None)],
+)
+def test_cpus_follow_the_cgroup_quota(tmp_path, cpu_max, limit):
+    path = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        path.write_text(cpu_max)
+    affinity = len(os.sched_getaffinity(0))
+    assert available_cpus(path) == (min(affinity, limit) if limit else affinity)
+
+
+def test_defaults_match_the_image_contract(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    monkeypatch.delenv("PORT", raising=False)
+    settings = options()
+    assert settings["bind"] == ["0.0.0.0:8000"]
+    assert settings["workers"] == default_workers()
+    assert settings["worker_class"] == "sync"
+    assert settings["graceful_timeout"] < 30  # compose's stop_grace_period is 30 s
+    assert settings["accesslog"] == "-"
+
+
+def test_web_concurrency_and_port_are_honoured(monkeypatch):
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+    monkeypatch.setenv("PORT", "9001")
+    settings = options()
+    assert settings["workers"] == 7
+    assert settings["bind"] == ["0.0.0.0:9001"]
