@@ -22,8 +22,13 @@ def nix_instantiate() -> str:
 
 def nix_eval_json(expr: str) -> object:
     """Evaluate a Nix expression in the repository root, strictly, as JSON (no store writes)."""
+    return nix_eval_json_args("--expr", expr)
+
+
+def nix_eval_json_args(*arguments: str) -> object:
+    """`nix-instantiate --eval --strict --json ARGUMENTS` in the repository root, parsed."""
     result = subprocess.run(
-        [nix_instantiate(), "--eval", "--strict", "--json", "--expr", expr],
+        [nix_instantiate(), "--eval", "--strict", "--json", *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,

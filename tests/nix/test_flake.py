@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.nix._nix import ROOT, nix_eval_json, nix_files, nix_instantiate
+from tests.nix._nix import ROOT, nix_eval_json, nix_eval_json_args, nix_files, nix_instantiate
 
 PINS = {
     "nixpkgs": {
@@ -142,15 +142,7 @@ def test_workflow_builds_rebuilds_and_smoke_tests_the_image() -> None:
 @pytest.fixture(scope="module")
 def wiring() -> dict:
     """flake.nix's outputs evaluated against stand-ins of nixpkgs and poetry2nix (stubs/eval.nix)."""
-    result = subprocess.run(
-        [nix_instantiate(), "--readonly-mode", "--eval", "--strict", "--json", "tests/nix/stubs/eval.nix"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return nix_eval_json_args("--readonly-mode", "tests/nix/stubs/eval.nix")  # type: ignore[return-value]
 
 
 def test_outputs_per_system(wiring: dict) -> None:

@@ -75,19 +75,18 @@ def request(
     connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
     try:
         connection.request(method, path, body=payload, headers=sent_headers)
-        response = connection.getresponse()
-        data = response.read()
-        return Reply(
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            data,
-            time.monotonic() - started,
-            started=started,
-        )
+        return _reply(connection, started)
     except (OSError, http.client.HTTPException) as error:
         return Reply(0, {}, b"", time.monotonic() - started, f"{type(error).__name__}: {error}", started=started)
     finally:
         connection.close()
+
+
+def _reply(connection: http.client.HTTPConnection, started: float) -> Reply:
+    response = connection.getresponse()
+    data = response.read()
+    headers = {k.lower(): v for k, v in response.getheaders()}
+    return Reply(response.status, headers, data, time.monotonic() - started, started=started)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -305,15 +304,7 @@ def slow_request(
         for offset in range(0, len(body), size):
             time.sleep(gap)
             connection.send(body[offset : offset + size])
-        response = connection.getresponse()
-        data = response.read()
-        return Reply(
-            response.status,
-            {k.lower(): v for k, v in response.getheaders()},
-            data,
-            time.monotonic() - started,
-            started=started,
-        )
+        return _reply(connection, started)
     except (OSError, http.client.HTTPException) as error:
         return Reply(0, {}, b"", time.monotonic() - started, f"{type(error).__name__}: {error}", started=started)
     finally:
