@@ -1,5 +1,7 @@
 """Product reads are served from Redis; any product or category change invalidates them.
 
+Entries are the rendered JSON bytes of the response (`views.PublicProductView.cached_response`);
+their keys say `json`, so a release that cached Python data under the older keys never reads them.
 List pages are cached under a catalog-wide version (one key to bump invalidates every page,
 filter and ordering); details are cached per product and deleted one by one. If Redis is
 down, reads go to PostgreSQL and writes only log; cached entries still expire after CACHE_TTL.
@@ -28,11 +30,11 @@ def _catalog_version() -> str:
 def list_cache_key(query: Iterable[tuple[str, list[str]]]) -> str:
     canonical = urlencode(sorted((name, sorted(values)) for name, values in query), doseq=True)
     digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-    return f"catalog:list:{_catalog_version()}:{digest}"
+    return f"catalog:list:{_catalog_version()}:json:{digest}"
 
 
 def detail_cache_key(product_id: int) -> str:
-    return f"catalog:product:{product_id}"
+    return f"catalog:product:json:{product_id}"
 
 
 def cached(key: str, build: Callable[[], Any], *, refresh: bool = False) -> Any:
