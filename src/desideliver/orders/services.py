@@ -6,7 +6,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 
 from desideliver.cart.models import CartItem
 from desideliver.catalog.models import Product
@@ -48,8 +48,10 @@ def place_order(user: User) -> Order:
         OrderItem(order=order, product=p, product_name=p.name, unit_price=p.price, quantity=lines[p.pk])
         for p in products
     )
-    for product in products:
-        Product.objects.filter(pk=product.pk).update(stock=F("stock") - lines[product.pk])
+    # One UPDATE for every line (the rows are locked above; the check constraint backs the check).
+    Product.objects.filter(pk__in=lines).update(
+        stock=F("stock") - Case(*(When(pk=pk, then=Value(quantity)) for pk, quantity in lines.items()))
+    )
     CartItem.objects.filter(user=user).delete()
     invalidate_products(lines)
     transaction.on_commit(lambda: send_confirmation(order, items, user.email))
