@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from desideliver.catalog.filters import ProductFilter
 from desideliver.catalog.models import Product
 from desideliver.catalog.serializers import ProductSerializer
-from desideliver.catalog.services import cached, detail_cache_key, list_cache_key
+from desideliver.catalog.services import cached, cached_list, detail_cache_key, list_cache_key
 from desideliver.core.schema import error_responses
 
 
@@ -30,7 +30,9 @@ class PublicProductView(generics.GenericAPIView[Product]):
     serializer_class = ProductSerializer
     queryset = Product.objects.filter(is_active=True).select_related("category")
 
-    def cached_response(self, request: Request, key: str, build: Callable[[], Any]) -> HttpResponse:
+    def cached_response(
+        self, request: Request, key: str, build: Callable[[], Any], store: Callable[..., Any] = cached
+    ) -> HttpResponse:
         """The response body as rendered JSON bytes from Redis, built and stored on a miss.
 
         The bytes are what DRF's JSONRenderer makes of `build()` (the same renderer, settings and
@@ -41,7 +43,7 @@ class PublicProductView(generics.GenericAPIView[Product]):
         def render() -> bytes:
             return JSONRenderer().render(build())
 
-        body = cached(key, render, refresh=bypasses_cache(request))
+        body = store(key, render, refresh=bypasses_cache(request))
         if request.accepted_media_type != JSONRenderer.media_type:
             return Response(json.loads(body))
         return HttpResponse(body, content_type=JSONRenderer.media_type)
@@ -97,7 +99,7 @@ class ProductListView(PublicProductView, generics.ListAPIView[Product]):
 
     def list(self, request: Request, *args: object, **kwargs: object) -> HttpResponse:  # type: ignore[override]
         key = list_cache_key(request.query_params.lists())
-        return self.cached_response(request, key, self.page_data)
+        return self.cached_response(request, key, self.page_data, cached_list)
 
     def page_data(self) -> Any:
         """What ListAPIView.list would answer, built from `product_rows()` without the serializer."""
