@@ -114,3 +114,11 @@ def test_products_still_served_when_redis_is_down(api, shelf, redis_server):
         assert names(response) == ["Garam Masala", "Turmeric"]
         assert api.get(f"/api/products/{shelf[0].pk}/").status_code == 200
     assert api.get("/api/products/").status_code == 200
+
+
+def test_the_lean_list_path_renders_exactly_what_the_serializer_would(shelf):
+    from desideliver.catalog.serializers import ProductSerializer
+    from desideliver.catalog.views import product_data, product_rows
+
+    products = Product.objects.filter(is_active=True).select_related("category").order_by("id")
+    assert [product_data(row) for row in product_rows(products)] == ProductSerializer(products, many=True).data
