@@ -125,3 +125,27 @@ def test_concurrent_buyers_never_oversell():
     assert sorted(outcomes) == ["ordered"] * 5 + ["out_of_stock"] * 7
     assert product.stock == 0
     assert Order.objects.count() == 5
+
+
+def test_a_hung_mail_server_neither_blocks_nor_undoes_the_order(
+    buyer, user, settings, django_capture_on_commit_callbacks, caplog
+):
+    """A real listening socket that never answers SMTP: the send gives up after EMAIL_TIMEOUT."""
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
+        settings.EMAIL_TIMEOUT = 1
+        CartItemFactory(user=user, quantity=1)
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True):
+            response = buyer.post("/api/orders/create/")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 201
+    assert Order.objects.filter(pk=response.json()["id"]).exists()
+    assert elapsed < 5
+    assert "confirmation email for order" in caplog.text

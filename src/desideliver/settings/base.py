@@ -195,6 +195,9 @@ STORAGES = {
 # --- Email -------------------------------------------------------------------------------------
 vars().update(config.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = config.str("DEFAULT_FROM_EMAIL", default="DesiDeliver <orders@desideliver.invalid>")
+# Confirmation mail is sent after the order commits, in the request: a hung mail server must not
+# hold the worker until gunicorn kills it.
+EMAIL_TIMEOUT = config.int("EMAIL_TIMEOUT", default=5, minimum=1)
 
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = config.str("LOG_LEVEL", default="INFO").upper()
