@@ -10,7 +10,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,7 +100,3 @@ class Service:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
-
-
-def start_service(database_url: str, redis_url: str, environment: Mapping[str, str] | None = None) -> Service:
-    return Service(production_environment(database_url, redis_url, **(environment or {}))).start()
