@@ -32,6 +32,20 @@ RESTRICTED_VOLUME_TYPES = {
 }
 
 
+SAFE_SYSCTLS = {
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+    "net.ipv4.tcp_keepalive_probes",
+}
+
+
 def schema_violations(obj: dict[str, Any], version: str) -> list[str]:
     """Strict validation against the Kubernetes JSON schema: unknown fields are errors too."""
     try:
@@ -57,6 +71,9 @@ def restricted_violations(workload: dict[str, Any]) -> list[str]:
             problems.append(f"{name}: volume {volume['name']} is {sorted(kinds)}")
     if pod_context.get("runAsUser") == 0:
         problems.append(f"{name}: pod runAsUser 0")
+    unsafe_sysctls = {s["name"] for s in pod_context.get("sysctls", [])} - SAFE_SYSCTLS
+    if unsafe_sysctls:
+        problems.append(f"{name}: unsafe sysctls {sorted(unsafe_sysctls)}")
     for container in containers(workload):
         context = container.spec.get("securityContext") or {}
         where = container.label
@@ -82,6 +99,17 @@ def restricted_violations(workload: dict[str, Any]) -> list[str]:
             problems.append(f"{where}: seccompProfile must be RuntimeDefault (is {seccomp})")
         if any(port.get("hostPort") for port in container.spec.get("ports", [])):
             problems.append(f"{where}: hostPort")
+        if context.get("procMount", "Default") != "Default":
+            problems.append(f"{where}: procMount {context['procMount']}")
+        if (effective("appArmorProfile") or {}).get("type") == "Unconfined":
+            problems.append(f"{where}: AppArmor unconfined")
+        selinux = effective("seLinuxOptions") or {}
+        if selinux.get("type", "container_t") not in {"container_t", "container_init_t", "container_kvm_t"} or (
+            selinux.get("user") or selinux.get("role")
+        ):
+            problems.append(f"{where}: SELinux options {selinux}")
+        if (effective("windowsOptions") or {}).get("hostProcess"):
+            problems.append(f"{where}: Windows hostProcess")
         # Beyond the standard, ours: nothing writable but the volumes.
         if context.get("readOnlyRootFilesystem") is not True:
             problems.append(f"{where}: readOnlyRootFilesystem must be true")

@@ -127,6 +127,20 @@ def test_a_mistyped_value_fails_strict_validation(kustomize: str, tmp_path: Path
             id="host-path",
         ),
         pytest.param(
+            "base/worker.yaml",
+            "readOnlyRootFilesystem: true",
+            "readOnlyRootFilesystem: true\n            procMount: Unmasked",
+            "procMount Unmasked",
+            id="proc-mount",
+        ),
+        pytest.param(
+            "base/web.yaml",
+            "fsGroup: 10001",
+            "fsGroup: 10001\n        sysctls: [{ name: net.core.somaxconn, value: '1024' }]",
+            "unsafe sysctls ['net.core.somaxconn']",
+            id="sysctl",
+        ),
+        pytest.param(
             "base/web.yaml",
             "readOnlyRootFilesystem: true",
             "readOnlyRootFilesystem: false",
