@@ -1,0 +1,139 @@
+"""Rollout, scaling, disruption and network rules, read from the rendered objects.
+
+Selectors are matched against the pods' labels here the way the API server and a NetworkPolicy
+implementation match them; whether a CNI enforces the policies needs a real cluster.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.kubernetes import manifests, project
+from tests.kubernetes.manifests import OVERLAYS
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    """A LabelSelector (matchLabels and matchExpressions) against a set of labels."""
+    if any(labels.get(key) != value for key, value in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        value, operator = labels.get(expression["key"]), expression["operator"]
+        if operator == "In" and value not in expression["values"]:
+            return False
+        if operator == "NotIn" and value in expression["values"]:
+            return False
+        if operator == "Exists" and value is None:
+            return False
+        if operator == "DoesNotExist" and value is not None:
+            return False
+    return True
+
+
+def pod_labels(objects: tuple[dict[str, Any], ...]) -> dict[str, dict[str, str]]:
+    return {manifests.component(w): w["spec"]["template"]["metadata"]["labels"] for w in manifests.workloads(objects)}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_web_rolls_out_without_losing_capacity(overlay: str, kustomize: str) -> None:
+    objects = manifests.rendered(overlay)
+    web = manifests.find(objects, "Deployment", "web")
+    assert web["spec"]["replicas"] >= 2
+    assert web["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert selects(web["spec"]["selector"], web["spec"]["template"]["metadata"]["labels"])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_autoscaler_and_disruption_budget_cover_web(overlay: str, kustomize: str) -> None:
+    objects = manifests.rendered(overlay)
+    web = manifests.find(objects, "Deployment", "web")
+    hpa = manifests.find(objects, "HorizontalPodAutoscaler", "web")
+    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}
+    assert hpa["spec"]["minReplicas"] == web["spec"]["replicas"]
+    assert hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["resource"]["name"] == "cpu"
+    assert 0 < metric["resource"]["target"]["averageUtilization"] < 100, "of the request, which is the limit"
+    pdb = manifests.find(objects, "PodDisruptionBudget", "web")
+    labels = pod_labels(objects)
+    assert [name for name, pod in labels.items() if selects(pdb["spec"]["selector"], pod)] == ["web"]
+    assert pdb["spec"]["maxUnavailable"] < web["spec"]["replicas"], "a drain must leave one web pod serving"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_service_and_ingress_reach_the_web_pods_named_port(overlay: str, kustomize: str) -> None:
+    objects = manifests.rendered(overlay)
+    service = manifests.find(objects, "Service", "web")
+    labels = pod_labels(objects)
+    assert [name for name, pod in labels.items() if selects({"matchLabels": service["spec"]["selector"]}, pod)] == [
+        "web"
+    ]
+    web = manifests.find(objects, "Deployment", "web")
+    ports = {p["name"] for c in web["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+    assert {p["targetPort"] for p in service["spec"]["ports"]} <= ports
+    ingress = manifests.find(objects, "Ingress", "web")
+    backends = [path["backend"]["service"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
+    assert backends == [{"name": "web", "port": {"name": "http"}}]
+
+
+def allowed(objects: tuple[dict[str, Any], ...], direction: str, pod: dict[str, str]) -> list[dict[str, Any]]:
+    """The rules of every policy of `direction` (ingress/egress) that selects this pod."""
+    rules = []
+    for policy in (o for o in objects if o["kind"] == "NetworkPolicy"):
+        spec = policy["spec"]
+        if direction.capitalize() in spec["policyTypes"] and selects(spec["podSelector"], pod):
+            rules.extend(spec.get(direction, []))
+    return rules
+
+
+def ports_of(rules: list[dict[str, Any]]) -> set[int | str]:
+    return {port["port"] for rule in rules for port in rule.get("ports", [])}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_is_default_deny_with_only_its_own_openings(overlay: str, kustomize: str) -> None:
+    objects = manifests.rendered(overlay)
+    deny = manifests.find(objects, "NetworkPolicy", "default-deny")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    labels = pod_labels(objects)
+    assert ports_of(allowed(objects, "ingress", labels["web"])) == {"http"}
+    assert allowed(objects, "ingress", labels["worker"]) == []
+    assert allowed(objects, "ingress", labels["migrate"]) == []
+    for app in ("web", "worker", "migrate"):
+        assert {5432, 6379, 53} <= ports_of(allowed(objects, "egress", labels[app])), app
+    assert 587 not in ports_of(allowed(objects, "egress", labels["migrate"])), "migrate sends no mail"
+
+
+def test_in_cluster_datastores_are_reached_only_by_the_app(kustomize: str) -> None:
+    objects = manifests.rendered("overlays/kind")
+    labels = pod_labels(objects)
+    for datastore, port in (("postgres", 5432), ("redis", 6379)):
+        rules = allowed(objects, "ingress", labels[datastore])
+        assert ports_of(rules) == {port}
+        sources = [peer for rule in rules for peer in rule["from"]]
+        assert all(set(peer) == {"podSelector"} for peer in sources), "same namespace, pods only"
+        reaching = {name for name, pod in labels.items() if any(selects(p["podSelector"], pod) for p in sources)}
+        assert reaching == {"web", "worker", "migrate"}, datastore
+        assert ports_of(allowed(objects, "egress", labels[datastore])) == {53}, f"{datastore}: DNS only"
+
+
+def test_in_cluster_datastores_use_composes_hosts(kustomize: str) -> None:
+    """db:5432 and redis:6379, as compose.yaml names them: the URLs read exactly as there."""
+    compose_environment = project.compose_environment("web")
+    objects = manifests.rendered("overlays/kind")
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    assert config["REDIS_URL"] == compose_environment["REDIS_URL"]
+    assert config["DATABASE_URL"] == "postgres://desideliver@db:5432/desideliver"
+    assert str(compose_environment["DATABASE_URL"]).startswith("postgres://${POSTGRES_USER:-desideliver}@db:5432/")
+    assert {manifests.find(objects, "Service", name)["spec"]["ports"][0]["port"] for name in ("db", "redis")} == {
+        5432,
+        6379,
+    }
+
+
+def test_production_needs_no_in_cluster_datastore(kustomize: str) -> None:
+    objects = manifests.rendered("overlays/production")
+    assert not [o for o in objects if o["kind"] == "StatefulSet"]
+    config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
+    assert ".invalid" not in config["DATABASE_URL"] + config["REDIS_URL"], "the example names real-looking hosts"
