@@ -1,9 +1,9 @@
 # poetry2nix overrides shared by the package (nix/package.nix) and the dev shell (nix/shell.nix).
 #
-# poetry2nix's default overrides first, then ours on top: `extend` composes our overlay after
-# the defaults, so ours see and replace what they set.
+# poetry2nix's default overrides first, then ours on top: `extend` composes each overlay after
+# the ones before it, so ours see and replace what the defaults set.
 { poetry2nix }:
-poetry2nix.defaultPoetryOverrides.extend (
+(poetry2nix.defaultPoetryOverrides.extend (import ./wheel-filter.nix)).extend (
   _final: prev: {
     # psycopg-c ships no wheel: it is built from its sdist. The default override adds
     # pkgs.postgresql (pg_config, libpq) and build-systems.json adds setuptools.
