@@ -164,7 +164,7 @@ def test_package_and_overrides(wiring: dict) -> None:
     assert wiring["app"]["preferWheels"] is True
     assert wiring["app"]["doCheck"] is False
     assert wiring["app"]["python"] == "python3.12"
-    assert wiring["app"]["overridden"] == ["django", "psycopg-c"]
+    assert wiring["app"]["overridden"] == ["django", "mkPoetryDep", "psycopg-c"]
     assert "setup.py" in wiring["app"]["psycopgPostPatch"]
 
 

@@ -53,10 +53,15 @@ let
     };
   };
 
+  # poetry2nix's mkDefaultPoetryOverrides: `extend` composes each overlay after the previous
+  # ones (default.nix; the defaults themselves are left out here).
+  mkOverrides = overlays: {
+    __functor = _: final: prev: builtins.foldl' (acc: o: acc // o final (prev // acc)) { } overlays;
+    extend = overlay: mkOverrides (overlays ++ [ overlay ]);
+  };
+
   mkPoetry2Nix = { pkgs }: {
-    defaultPoetryOverrides = {
-      extend = overlay: { __functor = _: overlay; inherit overlay; };
-    };
+    defaultPoetryOverrides = mkOverrides [ ];
     mkPoetryApplication =
       { projectDir ? null, src ? projectDir, pyproject ? projectDir + "/pyproject.toml",
         poetrylock ? projectDir + "/poetry.lock", overrides ? null, meta ? { }, python ? pkgs.python3,
@@ -85,8 +90,11 @@ let
   };
   linux = "x86_64-linux";
   image = outputs.packages.${linux}.image;
-  overlay = outputs.packages.${linux}.desideliver.args.overrides.overlay;
-  prevPkg = name: { overridePythonAttrs = f: f { }; };
+  overlay = outputs.packages.${linux}.desideliver.args.overrides.__functor null;
+  # nixpkgs' overridePythonAttrs merges the function's result into the package's arguments.
+  pkgStub = attrs: attrs // { overridePythonAttrs = f: pkgStub (attrs // f attrs); };
+  prevPkg = name: pkgStub { pname = name; };
+  overridden = overlay { } { psycopg-c = prevPkg "psycopg-c"; django = prevPkg "django"; mkPoetryDep = args: args; };
 in
 {
   systems = builtins.attrNames outputs.packages;
@@ -97,8 +105,8 @@ in
   app = {
     inherit (outputs.packages.${linux}.desideliver.args) preferWheels doCheck;
     python = outputs.packages.${linux}.desideliver.args.python.name;
-    overridden = builtins.attrNames (overlay { } { psycopg-c = prevPkg "psycopg-c"; django = prevPkg "django"; });
-    psycopgPostPatch = (overlay { } { psycopg-c = prevPkg "psycopg-c"; django = prevPkg "django"; }).psycopg-c.postPatch;
+    overridden = builtins.attrNames overridden;
+    psycopgPostPatch = overridden.psycopg-c.postPatch;
   };
   static = outputs.packages.${linux}.static.env;
   staticScript = outputs.packages.${linux}.static.script;
