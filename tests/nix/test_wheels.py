@@ -3,7 +3,8 @@
 Which file poetry2nix picks for each package (wheels for every system, psycopg-c's sdist) is
 tested with poetry2nix's real code in test_poetry2nix_files.py; this module keeps what that
 test does not cover: the main group walked from pyproject.toml's dependencies with their
-extras and markers, and the sdist overrides it needs. Reads pyproject.toml and poetry.lock only.
+extras and markers holds none of the dev tools (nix/package.nix also sets checkGroups = [ ],
+so the dev group is no build input of the app). Reads pyproject.toml and poetry.lock only.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.nix._nix import ROOT
-
-# Built from the sdist by a documented override (nix/overrides.nix).
-SDIST_OVERRIDES = {"psycopg-c"}
 
 
 def _lock() -> dict:
@@ -95,11 +93,3 @@ def main_group(arch: str) -> dict[str, dict]:
 def test_dev_group_is_not_in_the_main_group() -> None:
     group = main_group("x86_64")
     assert not {"pytest", "mypy", "ruff"} & set(group)
-
-
-def test_sdist_overrides_are_documented() -> None:
-    overrides = (ROOT / "nix" / "overrides.nix").read_text()
-    for name in SDIST_OVERRIDES:
-        assert f"{name} = prev.{name}.overridePythonAttrs" in overrides
-        files = {canonicalize_name(p["name"]): p for p in _lock()["package"]}[name]["files"]
-        assert any(f["file"].endswith(".tar.gz") for f in files), f"{name} has no sdist in the lock"

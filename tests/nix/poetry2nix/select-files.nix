@@ -50,6 +50,7 @@ let
     pname = "python3";
     version = "3.12.7";
     pythonVersion = "3.12";
+    sitePackages = "lib/python3.12/site-packages";
     passthru = {
       implementation = "cpython";
       pythonVersion = "3.12";
@@ -65,14 +66,22 @@ let
       hostPlatform = platform;
       cc.libc = libc;
     };
+    pythonAttr = "python312";
     meta.platforms = lib.platforms.all;
     # mk-poetry-dep.nix: `python.pkgs.callPackage ./hooks { }`.
     pkgs.callPackage = _path: _args: hooks;
   };
 
+  # nixpkgs' python312, whose own package set poetry2nix's overrides take their bootstrap
+  # packages (packaging, wheel, ...) from.
   pkgs = {
     inherit lib python;
     python3 = python;
+    python312 = python // {
+      pythonOnBuildForHost.pkgs = lib.genAttrs bootstrapPackages (
+        pname: package { inherit pname; } // { override = _: package { inherit pname; }; }
+      );
+    };
     stdenv = python.stdenv;
     pythonManylinuxPackages = {
       manylinux1 = stub "manylinux1";
@@ -89,6 +98,10 @@ let
   };
   poetry2nix = import (poetry2nixSrc + "/default.nix") { inherit pkgs lib; };
 
+  # A Python package as nixpkgs' buildPythonPackage makes it, minus the derivation: its
+  # arguments, and overridePythonAttrs merging a function's result into them.
+  package = attrs: attrs // { overridePythonAttrs = f: package (attrs // f attrs); };
+
   # As poetry2nix's default.nix builds it: `final.callPackage ./mk-poetry-dep.nix { inherit lib
   # python poetryLib pep508Env pyVersion pyproject-nix; }`; callPackage fills in the rest.
   mkPoetryDep = import (poetry2nixSrc + "/mk-poetry-dep.nix") {
@@ -101,52 +114,99 @@ let
     pep508Env = pyproject-nix.lib.pep508.mkEnviron python;
     pyVersion = pyproject-nix.lib.pep440.parseVersion python.version;
     autoPatchelfHook = stub "autoPatchelfHook";
-    buildPythonPackage = attrs: attrs;
-    fetchFromPypi = { file, ... }: { inherit file; };
-    fetchPypiLegacy = { file, ... }: { inherit file; };
+    buildPythonPackage = package;
+    fetchFromPypi = lib.makeOverridable ({ file, ... }: { inherit file; });
+    fetchPypiLegacy = lib.makeOverridable ({ file, ... }: { inherit file; });
   };
 
-  lock = builtins.fromTOML (builtins.readFile (root + "/poetry.lock"));
-  lockNames = map (p: pyproject-nix.lib.pypa.normalizePackageName p.name) lock.package;
+  bootstrapPackages = [
+    "installer"
+    "build"
+    "flit-core"
+    "packaging"
+    "tomli"
+    "pyproject-hooks"
+    "wheel"
+    "cython"
+    "cython_0"
+  ];
 
-  # The python package set poetry2nix's overlays see (`prev`) and build (`final`).
-  base = {
+  lock = builtins.fromTOML (builtins.readFile (root + "/poetry.lock"));
+  normalize = pyproject-nix.lib.pypa.normalizePackageName;
+
+  # baseOverlay's call (default.nix), for one package of the lock.
+  lockPackage =
+    final: pkgMeta:
+    final.mkPoetryDep (
+      pkgMeta
+      // {
+        pwd = root;
+        preferWheels = true;
+        source = pkgMeta.source or null;
+        inherit (pkgMeta) files;
+        pythonPackages = final;
+        sourceSpec = { };
+      }
+    );
+
+  # The python package set: nixpkgs' (the few packages poetry2nix's overrides add, as
+  # stand-ins), poetry2nix's layer of the lock's packages, then the user's overrides, whose
+  # mkPoetryDep the lock's packages are built with.
+  nixpkgsPythonPackages = {
     inherit python mkPoetryDep;
     isPy27 = false;
     isPy3k = true;
     callPackage = fn: args: fn args;
     wheelUnpackHook = stub "wheelUnpackHook";
     pypaInstallHook = stub "pypaInstallHook";
-  } // lib.genAttrs lockNames stub;
+  }
+  // lib.genAttrs [ "setuptools" "importlib-resources" "pytest-runner" ] (pname: package { inherit pname; });
   # poetry2nix applies an overrides attrset by its __functor (default.nix, getFunctorFn).
-  overrides = (import (root + "/nix/overrides.nix") { inherit poetry2nix; }).__functor;
-  final = base // overrides final base;
-
-  # baseOverlay's call, for every package of the lock.
-  select =
-    pkgMeta:
+  overrides =
+    (import (root + "/nix/overrides.nix") {
+      inherit poetry2nix lib;
+    }).__functor;
+  final = lib.fix (
+    self:
     let
-      drv = final.mkPoetryDep (
-        pkgMeta
-        // {
-          pwd = root;
-          preferWheels = true;
-          source = pkgMeta.source or null;
-          inherit (pkgMeta) files;
-          # final, with the lock's packages as their names (their derivations are not built).
-          pythonPackages = final // lib.genAttrs lockNames stub;
-          sourceSpec = { };
-        }
-      );
+      prev =
+        nixpkgsPythonPackages
+        // builtins.listToAttrs (
+          map (p: {
+            name = normalize p.name;
+            value = lockPackage self p;
+          }) lock.package
+        );
     in
-    {
-      name = pyproject-nix.lib.pypa.normalizePackageName pkgMeta.name;
-      value = {
+    prev // overrides self prev
+  );
+
+  # What mk-poetry-dep.nix, called through our mkPoetryDep, makes of each package.
+  select = pkgMeta: {
+    name = normalize pkgMeta.name;
+    value =
+      let
+        drv = lockPackage final pkgMeta;
+      in
+      {
         inherit (drv.src) file;
-        inherit (drv) format;
-        nativeBuildInputs = drv.nativeBuildInputs;
-        dependencies = drv.propagatedBuildInputs;
+        inherit (drv) format nativeBuildInputs postInstall;
+        # stdenv flattens nested input lists.
+        dependencies = map lib.getName (lib.flatten drv.propagatedBuildInputs);
       };
-    };
+  };
+
+  # After poetry2nix's default overrides and ours, for the packages ours change.
+  runtimeDependencies = name: map lib.getName (lib.flatten final.${name}.propagatedBuildInputs);
 in
-builtins.listToAttrs (map select lock.package)
+{
+  packages = builtins.listToAttrs (map select lock.package);
+  overridden = {
+    gunicorn = runtimeDependencies "gunicorn";
+    jsonschema = runtimeDependencies "jsonschema";
+    django = {
+      inherit (final.django) postInstall propagatedNativeBuildInputs;
+    };
+    psycopg-c.postPatch = final.psycopg-c.postPatch;
+  };
+}
