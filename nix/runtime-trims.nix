@@ -61,6 +61,7 @@ in
         removed=0
         for dir in "$out"/${final.python.sitePackages}/django/conf/locale/*/ \
                    "$out"/${final.python.sitePackages}/django/contrib/*/locale/*/; do
+          [ -d "$dir" ] || continue # an unmatched pattern
           case "$(basename "$dir")" in
             en | en_* | __pycache__) ;;
             *) rm -r "$dir"; removed=$((removed + 1)) ;;
