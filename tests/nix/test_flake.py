@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.nix._nix import ROOT, nix_eval_json, nix_eval_json_args, nix_files, nix_instantiate
 from tests.nix.conftest import source_arguments
@@ -124,14 +125,23 @@ def test_image_tag_is_the_pyproject_version() -> None:
     assert "tag = version;" in (ROOT / "nix" / "image.nix").read_text()
 
 
-def test_workflow_builds_rebuilds_and_smoke_tests_the_image() -> None:
-    workflow = (ROOT / ".github" / "workflows" / "nix.yml").read_text()
+def _workflow() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "nix.yml").read_text())
+
+
+def _commands(job: dict) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_workflow_builds_checks_and_smoke_tests_the_image() -> None:
+    image = _commands(_workflow()["jobs"]["image"])
     for step in (
         "nix flake check -L",
-        "nix build .#image -L",
-        "nix build .#image --rebuild",
-        "python3 nix/check_image.py result",
-        "docker load < result",
+        "nix build .#image -L --out-link image.tar.gz",
+        "nix build .#static --rebuild",
+        "nix build .#desideliver --rebuild",
+        "python3 nix/check_image.py image.tar.gz",
+        "docker load < image.tar.gz",
         "docker compose up --detach --wait",
         "/health/ready/",
         "/api/auth/register/",
@@ -139,7 +149,26 @@ def test_workflow_builds_rebuilds_and_smoke_tests_the_image() -> None:
         "/api/products/",
         "docker compose down -v",
     ):
-        assert step in workflow, step
+        assert step in image, step
+
+
+def test_workflow_compares_two_independent_builds() -> None:
+    jobs = _workflow()["jobs"]
+    assert "needs" not in jobs["image-again"], "independent: its own runner and store"
+    assert "nix build .#image" in _commands(jobs["image-again"])
+    assert set(jobs["reproducible"]["needs"]) == {"image", "image-again"}
+    for job in ("image", "image-again"):
+        assert jobs[job]["outputs"]["sha256"] == "${{ steps.archive.outputs.sha256 }}"
+    assert '"$FIRST" = "$SECOND"' in _commands(jobs["reproducible"])
+
+
+def test_workflow_tries_the_newest_nixos_stable_without_blocking() -> None:
+    jobs = _workflow()["jobs"]
+    newest = jobs["newest-nixos"]
+    assert newest["continue-on-error"] is True
+    assert "--override-input nixpkgs" in _commands(newest)
+    assert "GITHUB_STEP_SUMMARY" in _commands(newest)
+    assert jobs["darwin"]["continue-on-error"] is True
 
 
 @pytest.fixture(scope="module")
