@@ -131,6 +131,18 @@ def test_psycopg_c_override_runs_the_patch(selections: dict) -> None:
     assert post_patch.strip().endswith("-psycopg-c-setup.py")
 
 
+def test_psycopg_c_installs_no_c_sources(selections: dict, tmp_path: Path) -> None:
+    post_install = evaluated(selections, "x86_64-linux")["overridden"]["psycopg-c"]["postInstall"]
+    package = tmp_path / SITE_PACKAGES / "psycopg_c"
+    (package / "pq").mkdir(parents=True)
+    for name in ("_psycopg.c", "pq.c", "pq/libpq.pxd", "_psycopg.cpython-312-x86_64-linux-gnu.so", "__init__.py"):
+        (package / name).write_bytes(b"\0")
+    result = run_hook(post_install, tmp_path)
+    assert result.returncode == 0, result.stderr
+    remaining = sorted(p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file())
+    assert remaining == ["__init__.py", "_psycopg.cpython-312-x86_64-linux-gnu.so", "pq/libpq.pxd"]
+
+
 def test_psycopg_c_patch(tmp_path: Path) -> None:
     result = patch_sdist(tmp_path, PSYCOPG_C_PYPROJECT)
     assert result.returncode == 0, result.stderr

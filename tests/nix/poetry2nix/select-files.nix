@@ -207,6 +207,8 @@ in
     django = {
       inherit (final.django) postInstall propagatedNativeBuildInputs;
     };
-    psycopg-c.postPatch = final.psycopg-c.postPatch;
+    psycopg-c = {
+      inherit (final.psycopg-c) postPatch postInstall;
+    };
   };
 }
