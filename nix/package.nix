@@ -20,6 +20,9 @@ let
 in
 poetry2nix.mkPoetryApplication {
   projectDir = src;
+  # Already filtered (nix/source.nix): poetry2nix's default would filter it again, walking the
+  # store path's parent directories for .gitignore files.
+  inherit src;
   inherit python overrides;
 
   # Wheels need no build backend, which is where poetry2nix most often breaks. Every

@@ -205,7 +205,7 @@ def test_package(wiring: dict) -> None:
 
 
 def test_the_app_and_dev_env_are_built_from_nix_source_nix(wiring: dict) -> None:
-    assert wiring["app"]["projectDir"] == wiring["source"] == wiring["devEnvProjectDir"]
+    assert wiring["app"]["projectDir"] == wiring["app"]["src"] == wiring["source"] == wiring["devEnvProjectDir"]
     assert wiring["source"].startswith("/nix/store/")
 
 

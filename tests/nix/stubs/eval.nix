@@ -167,6 +167,7 @@ in
     python = app.args.python.name;
     # The same store path as nix/source.nix gives; not the whole repository (self).
     projectDir = "${app.args.projectDir}";
+    src = "${app.args.src}";
     overridesCompose = app.args.overrides ? extend && app.args.overrides ? __functor;
   };
   devEnvProjectDir = "${(builtins.head devEnv).args.projectDir}";
