@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Check a Docker image archive built by dockerTools (or any `docker save` archive).
 
-Usage: python3 nix/check_image.py IMAGE.tar[.gz] [--budget-mb 150]
+Usage: python3 nix/check_image.py IMAGE.tar[.gz] [--budget-mb 180]
 
-Reads manifest.json, the image config and every <layer>/layer.tar, merges the layers into
-one file tree and fails (exit 1) with a list of problems unless:
+Merges the layers into one file tree (nix/image_archive.py) and fails (exit 1) with a list of
+problems unless:
 
 - the user is numeric and not 0 (uid, and gid when given);
 - no shell (sh, bash, ash, dash, busybox, ...) is at /bin, /usr/bin, /sbin, /usr/sbin or in a
@@ -15,33 +15,34 @@ one file tree and fails (exit 1) with a list of problems unless:
 - `created` is the fixed date dockerTools uses (1970-01-01);
 - the OCI labels org.opencontainers.image.{title,description,version,source,licenses,revision}
   are present and non-empty;
-- a STATIC_ROOT in the environment that points into /nix/store exists in the layers.
+- a STATIC_ROOT in the environment that points into /nix/store exists in the layers;
+- the layers, uncompressed, fit the size budget (--budget-mb, default 180 MB); over it, the
+  failure names the largest store paths.
 
-It also prints, without failing: the uncompressed size against the budget, the ten largest
-/nix/store paths, and store paths that look like things the service never runs (shells,
-coreutils, compilers, package managers, PostgreSQL server binaries). Standard library only.
+It also prints: the size against the budget, the ten largest /nix/store paths, and store paths
+that look like things the service never runs (shells, coreutils, compilers, package managers,
+PostgreSQL server binaries), which are reported, not failed. Standard library only.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import posixpath
 import re
 import sys
-import tarfile
-from dataclasses import dataclass
 from typing import Any
+
+from image_archive import Entry, Image, ImageError, load_image, resolve
 
 SHELLS = ("sh", "bash", "ash", "dash", "busybox", "zsh", "ksh", "mksh", "csh", "tcsh", "fish")
 SHELL_DIRS = ("/bin", "/usr/bin", "/sbin", "/usr/sbin")
 REQUIRED_LABELS = tuple(
     f"org.opencontainers.image.{name}" for name in ("title", "description", "version", "source", "licenses", "revision")
 )
-TEXT_NAMES = ("passwd",)
 FIXED_CREATED_PREFIX = "1970-01-01T"
-DEFAULT_BUDGET_MB = 150
+# Smaller than slim-Dockerfile images of comparable Django apps (161-254 MB); docs/nix.md.
+DEFAULT_BUDGET_MB = 180
+LARGEST_IN_FAILURE = 5
 # Store path names (after the hash) that the service never runs: reported, not failed.
 SUSPICIOUS = (
     (re.compile(r"^(bash|bash-interactive|dash|busybox|zsh)-\d"), "a shell"),
@@ -51,133 +52,6 @@ SUSPICIOUS = (
     (re.compile(r"^postgresql-\d+(\.\d+)*$"), "PostgreSQL's server output (only libpq is needed)"),
 )
 STORE_PATH = re.compile(r"^/nix/store/([0-9a-z]{32}-[^/]+)")
-
-
-class ImageError(Exception):
-    """The archive is not a readable image."""
-
-
-@dataclass
-class Entry:
-    kind: str  # "file", "dir", "symlink", "hardlink", "other"
-    mode: int
-    size: int
-    target: str = ""
-
-
-@dataclass
-class Image:
-    manifest: dict[str, Any]
-    config: dict[str, Any]
-    files: dict[str, Entry]
-    layer_bytes: int
-    texts: dict[str, str]  # contents of small files named in TEXT_NAMES, by path
-
-
-def _norm(path: str) -> str:
-    """Archive member name -> absolute image path ("./etc/passwd" -> "/etc/passwd")."""
-    while path.startswith("./"):
-        path = path[2:]
-    if path in ("", "."):
-        return "/"
-    return posixpath.normpath("/" + path.lstrip("/"))
-
-
-def _read_member(outer: tarfile.TarFile, name: str) -> bytes:
-    candidates = [name, "./" + name, name.lstrip("./")]
-    for candidate in candidates:
-        try:
-            member = outer.getmember(candidate)
-        except KeyError:
-            continue
-        handle = outer.extractfile(member)
-        if handle is None:
-            break
-        return handle.read()
-    raise ImageError(f"{name} is missing from the archive")
-
-
-def load_image(path: str) -> Image:
-    try:
-        outer = tarfile.open(path, "r:*")  # noqa: SIM115 - closed by the `with outer` below
-    except (OSError, tarfile.TarError) as exc:
-        raise ImageError(f"cannot open {path}: {exc}") from exc
-    with outer:
-        try:
-            manifest_list = json.loads(_read_member(outer, "manifest.json"))
-        except json.JSONDecodeError as exc:
-            raise ImageError(f"manifest.json is not JSON: {exc}") from exc
-        if not isinstance(manifest_list, list) or not manifest_list:
-            raise ImageError("manifest.json holds no image")
-        manifest = manifest_list[0]
-        try:
-            config = json.loads(_read_member(outer, manifest["Config"]))
-        except KeyError as exc:
-            raise ImageError("manifest.json names no Config") from exc
-        files: dict[str, Entry] = {"/": Entry("dir", 0o755, 0)}
-        layer_bytes = 0
-        texts: dict[str, str] = {}
-        for layer_name in manifest.get("Layers", []):
-            data = _read_member(outer, layer_name)
-            layer_bytes += len(data)
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as layer:
-                for member in layer.getmembers():
-                    name = _norm(member.name)
-                    base = posixpath.basename(name)
-                    if base.startswith(".wh."):
-                        gone = posixpath.join(posixpath.dirname(name), base[4:])
-                        for key in [k for k in files if k == gone or k.startswith(gone + "/")]:
-                            del files[key]
-                        continue
-                    if member.isdir():
-                        entry = Entry("dir", member.mode, 0)
-                    elif member.issym():
-                        entry = Entry("symlink", member.mode, 0, member.linkname)
-                    elif member.islnk():
-                        entry = Entry("hardlink", member.mode, 0, _norm(member.linkname))
-                    elif member.isfile():
-                        entry = Entry("file", member.mode, member.size)
-                        if base in TEXT_NAMES and member.size < 1_000_000:
-                            handle = layer.extractfile(member)
-                            if handle is not None:
-                                texts[name] = handle.read().decode("utf-8", "replace")
-                    else:
-                        entry = Entry("other", member.mode, 0)
-                    files[name] = entry
-    # Parent directories a layer did not list itself still exist in the merged tree.
-    for name in list(files):
-        parent = posixpath.dirname(name)
-        while parent not in files:
-            files[parent] = Entry("dir", 0o755, 0)
-            parent = posixpath.dirname(parent)
-    return Image(manifest, config, files, layer_bytes, texts)
-
-
-def resolve(files: dict[str, Entry], path: str, max_hops: int = 40) -> str | None:
-    """Follow symlinks (in every path component) inside the image; None if it dangles."""
-    path = _norm(path)
-    for _ in range(max_hops):
-        parts = [p for p in path.split("/") if p]
-        current = "/"
-        changed = False
-        for index, part in enumerate(parts):
-            candidate = posixpath.join(current, part)
-            entry = files.get(candidate)
-            if entry is None:
-                return None
-            if entry.kind == "symlink":
-                target = entry.target
-                base = target if target.startswith("/") else posixpath.join(current, target)
-                rest = "/".join(parts[index + 1 :])
-                path = _norm(posixpath.join(base, rest) if rest else base)
-                changed = True
-                break
-            if entry.kind == "hardlink":
-                candidate = entry.target
-            current = candidate
-        if not changed:
-            return path
-    return None
 
 
 def _env(config: dict[str, Any]) -> dict[str, str]:
@@ -280,7 +154,7 @@ def check(image: Image, budget_mb: float = DEFAULT_BUDGET_MB) -> tuple[list[str]
     if static_root.startswith("/nix/store/") and resolve(files, static_root) is None:
         failures.append(f"static: STATIC_ROOT {static_root} is not in the layers")
 
-    # Report: size, largest store paths, suspicious paths, shells in the store.
+    # Size, and the largest store paths (in the failure too, when over the budget).
     content_bytes = sum(e.size for e in files.values() if e.kind == "file")
     budget = budget_mb * 1_000_000
     verdict = "within" if image.layer_bytes <= budget else "OVER"
@@ -288,17 +162,15 @@ def check(image: Image, budget_mb: float = DEFAULT_BUDGET_MB) -> tuple[list[str]
         f"size: {image.layer_bytes / 1e6:.1f} MB of layers uncompressed "
         f"({content_bytes / 1e6:.1f} MB of file contents), {verdict} the {budget_mb:g} MB budget"
     )
-    by_path: dict[str, int] = {}
-    for name, entry in files.items():
-        match = STORE_PATH.match(name)
-        if match and entry.kind == "file":
-            by_path[match.group(1)] = by_path.get(match.group(1), 0) + entry.size
-    for name in files:
-        match = STORE_PATH.match(name)
-        if match:
-            by_path.setdefault(match.group(1), 0)
+    by_path = store_path_sizes(files)
+    largest = sorted(by_path.items(), key=lambda kv: (-kv[1], kv[0]))
+    if image.layer_bytes > budget:
+        names = ", ".join(f"/nix/store/{name} ({size / 1e6:.1f} MB)" for name, size in largest[:LARGEST_IN_FAILURE])
+        failures.append(
+            f"size: {image.layer_bytes / 1e6:.1f} MB of layers is over the {budget_mb:g} MB budget; largest: {names}"
+        )
     report.append(f"store paths: {len(by_path)}; the ten largest:")
-    for name, size in sorted(by_path.items(), key=lambda kv: (-kv[1], kv[0]))[:10]:
+    for name, size in largest[:10]:
         report.append(f"  {size / 1e6:8.1f} MB  /nix/store/{name}")
     for name in sorted(by_path):
         pname = name.split("-", 1)[1]
@@ -308,6 +180,16 @@ def check(image: Image, budget_mb: float = DEFAULT_BUDGET_MB) -> tuple[list[str]
     for name in store_shells:
         report.append(f"flag: shell inside the store (not reachable from PATH): {name}")
     return failures, report
+
+
+def store_path_sizes(files: dict[str, Entry]) -> dict[str, int]:
+    """Bytes of file contents under each /nix/store path of the merged tree."""
+    by_path: dict[str, int] = {}
+    for name, entry in files.items():
+        match = STORE_PATH.match(name)
+        if match:
+            by_path[match.group(1)] = by_path.get(match.group(1), 0) + (entry.size if entry.kind == "file" else 0)
+    return by_path
 
 
 def _read_text(image: Image, path: str) -> str | None:

@@ -10,7 +10,10 @@
 poetry2nix.mkPoetryEnv {
   projectDir = src;
   python = pkgs.python312;
-  overrides = import ./overrides.nix { inherit poetry2nix; };
+  overrides = import ./overrides.nix {
+    inherit poetry2nix;
+    inherit (pkgs) lib;
+  };
   preferWheels = true;
   groups = [
     "main"

@@ -1,4 +1,4 @@
-# Copied into psycopg-c's sdist by nix/overrides.nix (postPatch): declares the extensions that
+# Copied into psycopg-c's sdist by nix/psycopg-c-patch.sh (postPatch): declares the extensions that
 # psycopg-c 3.3 lists under [[tool.setuptools.ext-modules]] in pyproject.toml, which the
 # setuptools of our nixpkgs pin does not understand. The build_ext command class declared
 # in its pyproject.toml still adds libpq (pg_config --includedir/--libdir).

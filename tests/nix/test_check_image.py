@@ -20,6 +20,8 @@ import pytest
 from tests.nix._nix import ROOT
 
 SCRIPT = ROOT / "nix" / "check_image.py"
+# check_image.py imports its sibling image_archive.py, as it does when run as a script.
+sys.path.insert(0, str(SCRIPT.parent))
 _spec = importlib.util.spec_from_file_location("check_image", SCRIPT)
 assert _spec is not None
 assert _spec.loader is not None
@@ -158,7 +160,7 @@ def test_good_image_passes(tmp_path: Path, gz: bool, capsys: pytest.CaptureFixtu
     assert check_image.main([str(image)]) == 0
     out = capsys.readouterr().out
     assert "OK: all image checks passed" in out
-    assert "within the 150 MB budget" in out
+    assert "within the 180 MB budget" in out
     # A bash deep in the store is reported, not failed.
     assert f"flag: {BASH} looks like a shell" in out
     assert "the ten largest" in out
@@ -253,3 +255,29 @@ def test_not_an_image_fails_clearly(tmp_path: Path, capsys: pytest.CaptureFixtur
         pass
     assert check_image.main([str(path)]) == 1
     assert "FAIL: manifest.json is missing from the archive" in capsys.readouterr().out
+
+
+def test_over_the_budget_fails_and_names_the_largest_store_paths(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = build_image(tmp_path / "big.tar")
+    # The archive's layers are about 0.13 MB; bash's 0.1 MB is the largest store path.
+    assert check_image.main([str(image), "--budget-mb", "0.05"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: 1 problem(s):" in out
+    (failure,) = [line for line in out.splitlines() if line.startswith("  - size: ")]
+    assert "over the 0.05 MB budget" in failure
+    assert failure.index(BASH) < failure.index(LAUNCHER), "largest first"
+    assert "OVER the 0.05 MB budget" in out
+
+
+def test_the_budget_is_the_layers_uncompressed_size(tmp_path: Path) -> None:
+    image = check_image.load_image(str(build_image(tmp_path / "image.tar.gz", gz=True)))
+    layers_mb = image.layer_bytes / 1e6
+    assert check_image.check(image, budget_mb=layers_mb)[0] == []
+    (failure,) = check_image.check(image, budget_mb=layers_mb - 0.001)[0]
+    assert failure.startswith("size: ")
+
+
+def test_the_default_budget_is_180_mb() -> None:
+    assert check_image.DEFAULT_BUDGET_MB == 180

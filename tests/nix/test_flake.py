@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.nix._nix import ROOT, nix_eval_json, nix_eval_json_args, nix_files, nix_instantiate
+from tests.nix.conftest import source_arguments
 
 PINS = {
     "nixpkgs": {
@@ -121,14 +125,23 @@ def test_image_tag_is_the_pyproject_version() -> None:
     assert "tag = version;" in (ROOT / "nix" / "image.nix").read_text()
 
 
-def test_workflow_builds_rebuilds_and_smoke_tests_the_image() -> None:
-    workflow = (ROOT / ".github" / "workflows" / "nix.yml").read_text()
+def _workflow() -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / "nix.yml").read_text())
+
+
+def _commands(job: dict) -> str:
+    return "\n".join(step.get("run", "") for step in job["steps"])
+
+
+def test_workflow_builds_checks_and_smoke_tests_the_image() -> None:
+    image = _commands(_workflow()["jobs"]["image"])
     for step in (
         "nix flake check -L",
-        "nix build .#image -L",
-        "nix build .#image --rebuild",
-        "python3 nix/check_image.py result",
-        "docker load < result",
+        "nix build .#image -L --out-link image.tar.gz",
+        "nix build .#static --rebuild",
+        "nix build .#desideliver --rebuild",
+        "python3 nix/check_image.py image.tar.gz",
+        "docker load < image.tar.gz",
         "docker compose up --detach --wait",
         "/health/ready/",
         "/api/auth/register/",
@@ -136,13 +149,33 @@ def test_workflow_builds_rebuilds_and_smoke_tests_the_image() -> None:
         "/api/products/",
         "docker compose down -v",
     ):
-        assert step in workflow, step
+        assert step in image, step
+
+
+def test_workflow_compares_two_independent_builds() -> None:
+    jobs = _workflow()["jobs"]
+    assert "needs" not in jobs["image-again"], "independent: its own runner and store"
+    assert "nix build .#image" in _commands(jobs["image-again"])
+    assert set(jobs["reproducible"]["needs"]) == {"image", "image-again"}
+    for job in ("image", "image-again"):
+        assert jobs[job]["outputs"]["sha256"] == "${{ steps.archive.outputs.sha256 }}"
+    assert '"$FIRST" = "$SECOND"' in _commands(jobs["reproducible"])
+
+
+def test_workflow_tries_the_newest_nixos_stable_without_blocking() -> None:
+    jobs = _workflow()["jobs"]
+    newest = jobs["newest-nixos"]
+    assert newest["continue-on-error"] is True
+    assert "--override-input nixpkgs" in _commands(newest)
+    assert "GITHUB_STEP_SUMMARY" in _commands(newest)
+    assert jobs["darwin"]["continue-on-error"] is True
 
 
 @pytest.fixture(scope="module")
-def wiring() -> dict:
-    """flake.nix's outputs evaluated against stand-ins of nixpkgs and poetry2nix (stubs/eval.nix)."""
-    return nix_eval_json_args("--readonly-mode", "tests/nix/stubs/eval.nix")  # type: ignore[return-value]
+def wiring(nix_sources: tuple[Path, Path]) -> dict:
+    """flake.nix's outputs with nixpkgs' real lib and poetry2nix's real scope (stubs/eval.nix)."""
+    arguments = source_arguments(nix_sources)
+    return nix_eval_json_args("--readonly-mode", "tests/nix/stubs/eval.nix", *arguments)  # type: ignore[return-value]
 
 
 def test_outputs_per_system(wiring: dict) -> None:
@@ -160,12 +193,20 @@ def test_outputs_per_system(wiring: dict) -> None:
     assert set(wiring["formatter"].values()) == {"nixfmt"}
 
 
-def test_package_and_overrides(wiring: dict) -> None:
-    assert wiring["app"]["preferWheels"] is True
-    assert wiring["app"]["doCheck"] is False
-    assert wiring["app"]["python"] == "python3.12"
-    assert wiring["app"]["overridden"] == ["django", "psycopg-c"]
-    assert "setup.py" in wiring["app"]["psycopgPostPatch"]
+def test_package(wiring: dict) -> None:
+    app = wiring["app"]
+    assert app["preferWheels"] is True
+    assert app["doCheck"] is False
+    assert app["checkGroups"] == [], "the dev group is no build input of the app"
+    assert app["python"] == "python3.12"
+    assert app["overridesCompose"] is True
+    assert "README.md" in app["postPatch"]
+    assert "opt-1.pyc" in app["postInstall"]
+
+
+def test_the_app_and_dev_env_are_built_from_nix_source_nix(wiring: dict) -> None:
+    assert wiring["app"]["projectDir"] == wiring["app"]["src"] == wiring["source"] == wiring["devEnvProjectDir"]
+    assert wiring["source"].startswith("/nix/store/")
 
 
 def test_image_config(wiring: dict) -> None:
@@ -185,6 +226,9 @@ def test_image_config(wiring: dict) -> None:
     assert set(config["Labels"]) == {
         f"org.opencontainers.image.{k}" for k in ("title", "description", "version", "source", "licenses", "revision")
     }
+    # self.rev of the evaluated flake (eval.nix); a dirty tree gets self.dirtyRev, else "unknown".
+    assert config["Labels"]["org.opencontainers.image.revision"] == "0123456789abcdef0123456789abcdef01234567"
+    assert 'revision = self.rev or self.dirtyRev or "unknown";' in (ROOT / "flake.nix").read_text()
     assert image["passwd"] == ["app:x:10001:10001:desideliver:/var/empty:/sbin/nologin"]
     assert image["group"] == ["app:x:10001:"]
     assert image["extraCommands"].split() == ["mkdir", "-p", "tmp", "chmod", "1777", "tmp"]
@@ -205,3 +249,36 @@ def test_dev_shell(wiring: dict) -> None:
     assert {"python3.12-dev-env", "poetry-1.8", "postgresql-16", "redis", "nixfmt"} <= set(shell["packages"])
     assert 'PYTHONPATH="$DESIDELIVER_ROOT/src"' in shell["shellHook"]
     assert "python -m pytest" in wiring["pytestScript"]
+
+
+def _source_path(tree: Path, nix_sources: tuple[Path, Path]) -> str:
+    expression = f'"${{import ./nix/source.nix {{ lib = import {nix_sources[1]}/lib; }}}}"'
+    result = subprocess.run(
+        [nix_instantiate(), "--readonly-mode", "--eval", "--expr", expression],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_only_pyproject_lock_and_src_change_the_app_source(tmp_path: Path, nix_sources: tuple[Path, Path]) -> None:
+    """nix/source.nix's store path (lib.fileset.toSource, hashed by Nix) for edited copies of the tree."""
+    base = tmp_path / "base"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    shutil.copytree(ROOT / "src", base / "src", ignore=ignore)
+    shutil.copytree(ROOT / "nix", base / "nix", ignore=ignore)
+    for name in ("pyproject.toml", "poetry.lock", "README.md", "flake.nix"):
+        shutil.copy2(ROOT / name, base / name)
+    original = _source_path(base, nix_sources)
+
+    (base / "README.md").write_text("edited\n")
+    (base / "docs").mkdir()
+    (base / "docs" / "new.md").write_text("new\n")
+    (base / "nix" / "image.nix").write_text("# edited\n")
+    assert _source_path(base, nix_sources) == original
+
+    (base / "src" / "desideliver" / "__init__.py").write_text("# edited\n")
+    assert _source_path(base, nix_sources) != original

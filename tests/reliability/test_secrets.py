@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.git_tree import require_git_work_tree
 from tests.service import TEST_SECRET_KEY, desideliver_command, production_environment
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -43,6 +44,7 @@ ALLOWED_FILES = {".env.example"}
 
 
 def tracked_files() -> list[str]:
+    require_git_work_tree(REPOSITORY)
     result = subprocess.run(["git", "ls-files", "-z"], cwd=REPOSITORY, capture_output=True, check=True, timeout=30)
     return [name for name in result.stdout.decode().split("\0") if name]
 

@@ -1,23 +1,31 @@
-# Evaluates flake.nix's outputs against stand-ins for nixpkgs and poetry2nix, so that
-# `nix-instantiate --eval` (no nixpkgs, no store builds) can check our own wiring: every
-# attribute we use exists, and every function gets only the arguments its real
-# definition accepts. The stand-ins copy the formal arguments of the real functions:
-#   poetry2nix ce2369db default.nix (mkPoetryApplication has `...`, mkPoetryEnv has not);
-#   nixpkgs dockerTools (buildLayeredImage = { name, compressor ? "gz", ... }@args forwarding
-#   to streamLayeredImage, whose formals have no `...`); pkgs/by-name/fa/fakeNss.
-# Used by tests/nix/test_flake.py.
+# Evaluates flake.nix's outputs with `nix-instantiate --eval` (no nixpkgs, no store builds) to
+# check our own wiring: every attribute we use exists, and every function gets only the
+# arguments its real definition accepts.
+#
+# Real: nixpkgs' lib (lib.fileset, lib.genAttrs, ...) and poetry2nix's own scope at the locked
+# revision (default.nix: defaultPoetryOverrides and its extend, the formal arguments of
+# mkPoetryApplication and mkPoetryEnv). Stand-ins, for what needs nixpkgs' package set:
+# derivations (a name and the arguments they were made with), mkPoetryApplication and
+# mkPoetryEnv themselves (they build Python package sets), and nixpkgs' functions whose formal
+# arguments are copied here from their source: dockerTools (buildLayeredImage = { name,
+# compressor ? "gz", ... }@args forwarding to streamLayeredImage, whose formals have no `...`),
+# pkgs/by-name/fa/fakeNss, runCommand, mkShell. Used by tests/nix/test_flake.py.
+{
+  poetry2nixSrc,
+  nixpkgsLibSrc,
+}:
 let
   flake = import ../../../flake.nix;
+  lib = import (nixpkgsLibSrc + "/lib");
 
-  lib = {
-    optionalAttrs = cond: set: if cond then set else { };
-    elem = builtins.elem;
-    genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
-    getDev = drv: drv.dev or drv;
-    getBin = drv: drv.bin or drv.out or drv;
-  };
-
-  drv = name: attrs: attrs // { inherit name; type = "derivation"; outPath = "/nix/store/00000000000000000000000000000000-${name}"; };
+  drv =
+    name: attrs:
+    attrs
+    // {
+      inherit name;
+      type = "derivation";
+      outPath = "/nix/store/00000000000000000000000000000000-${name}";
+    };
 
   mkPkgs = system: rec {
     inherit lib system;
@@ -34,59 +42,113 @@ let
     nixfmt-rfc-style = drv "nixfmt" { };
     makeBinaryWrapper = drv "make-binary-wrapper-hook" { };
     runCommand = name: env: script: drv name { inherit env script; };
-    mkShell = { packages ? [ ], shellHook ? "", ... }@args: drv "nix-shell" { inherit args; };
+    mkShell =
+      {
+        packages ? [ ],
+        shellHook ? "",
+        ...
+      }@args:
+      drv "nix-shell" { inherit args; };
     fakeNss = drv "fake-nss" {
-      override = { extraPasswdLines ? [ ], extraGroupLines ? [ ] }:
+      override =
+        {
+          extraPasswdLines ? [ ],
+          extraGroupLines ? [ ],
+        }:
         drv "fake-nss" { inherit extraPasswdLines extraGroupLines; };
     };
     dockerTools = rec {
       caCertificates = drv "ca-certificates" { };
       streamLayeredImage =
-        { name, tag ? null, fromImage ? null, contents ? [ ], config ? { }, architecture ? "amd64",
-          created ? "1970-01-01T00:00:01Z", uid ? 0, gid ? 0, uname ? "root", gname ? "root",
-          maxLayers ? 100, extraCommands ? "", fakeRootCommands ? "", enableFakechroot ? false,
-          includeStorePaths ? true, passthru ? { } }@args:
+        {
+          name,
+          tag ? null,
+          fromImage ? null,
+          contents ? [ ],
+          config ? { },
+          architecture ? "amd64",
+          created ? "1970-01-01T00:00:01Z",
+          uid ? 0,
+          gid ? 0,
+          uname ? "root",
+          gname ? "root",
+          maxLayers ? 100,
+          extraCommands ? "",
+          fakeRootCommands ? "",
+          enableFakechroot ? false,
+          includeStorePaths ? true,
+          passthru ? { },
+        }@args:
         drv "stream-${name}" { inherit args; };
-      buildLayeredImage = { name, compressor ? "gz", ... }@args:
-        let stream = streamLayeredImage (builtins.removeAttrs args [ "compressor" ]);
-        in drv "${name}.tar.gz" { inherit (stream) args; };
+      buildLayeredImage =
+        {
+          name,
+          compressor ? "gz",
+          ...
+        }@args:
+        let
+          stream = streamLayeredImage (builtins.removeAttrs args [ "compressor" ]);
+        in
+        drv "${name}.tar.gz" { inherit (stream) args; };
     };
+    # For poetry2nix's default.nix (lib.makeScope pkgs.newScope).
+    newScope = extra: lib.callPackageWith (mkPkgs system // extra);
   };
 
-  mkPoetry2Nix = { pkgs }: {
-    defaultPoetryOverrides = {
-      extend = overlay: { __functor = _: overlay; inherit overlay; };
+  # poetry2nix's real scope, with stand-ins for the two functions that build package sets.
+  # Each stand-in accepts exactly the arguments the real one does: mkPoetryEnv has no `...`
+  # (an unknown argument is an error), mkPoetryApplication has (the rest reaches
+  # buildPythonPackage).
+  mkPoetry2Nix =
+    { pkgs }:
+    let
+      real = import (poetry2nixSrc + "/default.nix") { inherit pkgs lib; };
+      accepts =
+        function: args:
+        let
+          unknown = lib.subtractLists (builtins.attrNames (builtins.functionArgs function)) (
+            builtins.attrNames args
+          );
+        in
+        lib.assertMsg (unknown == [ ]) "unknown arguments: ${toString unknown}";
+    in
+    real
+    // {
+      mkPoetryApplication =
+        args:
+        let
+          app = drv "desideliver-0.1.0" {
+            inherit args;
+            version = "0.1.0";
+            dependencyEnv = env;
+          };
+          env = drv "python3.12-env" { interpreter = "${env.outPath}/bin/python3.12"; };
+        in
+        app;
+      mkPoetryEnv = args: assert accepts real.mkPoetryEnv args; drv "python3.12-dev-env" { inherit args; };
     };
-    mkPoetryApplication =
-      { projectDir ? null, src ? projectDir, pyproject ? projectDir + "/pyproject.toml",
-        poetrylock ? projectDir + "/poetry.lock", overrides ? null, meta ? { }, python ? pkgs.python3,
-        pwd ? projectDir, preferWheels ? false, groups ? [ "main" ], checkGroups ? [ "dev" ],
-        extras ? [ "*" ], ... }@args:
-      let
-        app = drv "desideliver-0.1.0" { inherit args; version = "0.1.0"; dependencyEnv = env; };
-        env = drv "python3.12-env" { interpreter = "${env.outPath}/bin/python3.12"; };
-      in
-      app;
-    mkPoetryEnv =
-      { projectDir ? null, pyproject ? projectDir + "/pyproject.toml",
-        poetrylock ? projectDir + "/poetry.lock", overrides ? null, pwd ? projectDir,
-        python ? pkgs.python3, preferWheels ? false, editablePackageSources ? { },
-        extraPackages ? _ps: [ ], groups ? [ "main" "dev" ], checkGroups ? [ "dev" ],
-        extras ? [ "*" ] }@args:
-      drv "python3.12-dev-env" { inherit args; };
-  };
 
   systems = import ./systems.nix;
   outputs = flake.outputs {
-    self = { outPath = "/nix/store/11111111111111111111111111111111-source"; rev = "0123456789abcdef0123456789abcdef01234567"; };
-    nixpkgs = { inherit lib; legacyPackages = lib.genAttrs systems mkPkgs; };
-    systems = { outPath = ./systems.nix; };
-    poetry2nix = { lib = { inherit mkPoetry2Nix; }; };
+    self = {
+      outPath = "/nix/store/11111111111111111111111111111111-source";
+      rev = "0123456789abcdef0123456789abcdef01234567";
+    };
+    nixpkgs = {
+      inherit lib;
+      legacyPackages = lib.genAttrs systems mkPkgs;
+    };
+    systems = {
+      outPath = ./systems.nix;
+    };
+    poetry2nix = {
+      lib = { inherit mkPoetry2Nix; };
+    };
   };
   linux = "x86_64-linux";
+  app = outputs.packages.${linux}.desideliver;
   image = outputs.packages.${linux}.image;
-  overlay = outputs.packages.${linux}.desideliver.args.overrides.overlay;
-  prevPkg = name: { overridePythonAttrs = f: f { }; };
+  devEnv = outputs.devShells.${linux}.default.args.packages;
 in
 {
   systems = builtins.attrNames outputs.packages;
@@ -95,11 +157,21 @@ in
   devShells = builtins.mapAttrs (_: builtins.attrNames) outputs.devShells;
   formatter = builtins.mapAttrs (_: f: f.name) outputs.formatter;
   app = {
-    inherit (outputs.packages.${linux}.desideliver.args) preferWheels doCheck;
-    python = outputs.packages.${linux}.desideliver.args.python.name;
-    overridden = builtins.attrNames (overlay { } { psycopg-c = prevPkg "psycopg-c"; django = prevPkg "django"; });
-    psycopgPostPatch = (overlay { } { psycopg-c = prevPkg "psycopg-c"; django = prevPkg "django"; }).psycopg-c.postPatch;
+    inherit (app.args)
+      preferWheels
+      doCheck
+      checkGroups
+      postPatch
+      postInstall
+      ;
+    python = app.args.python.name;
+    # The same store path as nix/source.nix gives; not the whole repository (self).
+    projectDir = "${app.args.projectDir}";
+    src = "${app.args.src}";
+    overridesCompose = app.args.overrides ? extend && app.args.overrides ? __functor;
   };
+  devEnvProjectDir = "${(builtins.head devEnv).args.projectDir}";
+  source = "${import ../../../nix/source.nix { inherit lib; }}";
   static = outputs.packages.${linux}.static.env;
   staticScript = outputs.packages.${linux}.static.script;
   image = {
