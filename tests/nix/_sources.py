@@ -34,7 +34,9 @@ def locked_poetry2nix() -> dict:
 def _tarball(name: str, where: str) -> Path:
     path = sources_dir() / name
     if not path.is_file():
-        pytest.skip(
+        # CI (.ci/run) has shared/ beside the clone: there a missing tarball is a failure, not a skip.
+        absent = pytest.fail if os.environ.get("CI") == "true" else pytest.skip
+        absent(
             f"{path} not found: these tests run poetry2nix's real code and need its source "
             f"({where}) as a tarball whose `tar -xzf` gives source/; put it there or set "
             "DESIDELIVER_NIX_SOURCES to its directory"
