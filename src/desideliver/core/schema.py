@@ -19,7 +19,6 @@ _DESCRIPTIONS = {
     401: "Missing, expired or invalid access token.",
     404: "No such object, or it belongs to someone else.",
     409: "Refused by the current state (for example, not enough stock).",
-    411: "A chunked request body: send Content-Length.",
     413: "The request body is larger than the limit.",
     422: "The Idempotency-Key was already used with a different request body.",
     429: "Too many requests; retry after `Retry-After` seconds.",
