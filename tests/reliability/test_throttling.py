@@ -53,7 +53,7 @@ def limited(limited_environment: dict[str, str]) -> Iterator[Service]:
         yield service
 
 
-WRONG_PASSWORD = "wrong-guess"  # noqa: S105 (a guess, not a credential)
+WRONG_PASSWORD = "wrong-guess"
 
 
 def login(base_url: str, email: str, password: str = WRONG_PASSWORD, via: str | None = None) -> harness.Reply:
