@@ -31,6 +31,7 @@ LIMITS = {
     "THROTTLE_ORDER_RATE": "3/min",
     "THROTTLE_REFRESH_RATE": "3/hour",
     "THROTTLE_EXPORT_RATE": "2/min",
+    "ORDER_UNITS_LIMIT": "1000000",  # so that amounts, not units, are what an oversized order hits
 }
 
 
@@ -224,3 +225,44 @@ def test_limits_survive_a_flushed_and_a_dead_redis(
         limited_environment["DATABASE_URL"], "SELECT hits FROM throttle_window WHERE key = %s", "login:192.0.2.40"
     )
     assert hits == 7
+
+
+# --- Amounts past what the columns hold (here: the units cap is lifted) ------------------------
+
+
+def test_amounts_past_an_orders_total_are_a_400_naming_the_field(
+    limited: Service, limited_environment: dict[str, str]
+) -> None:
+    """Prices at the column maximum (99,999,999.99) x 10,000: a second such line passes 10^12."""
+    dear = harness.make_products(
+        limited_environment, [("Dear dal", "99999999.99", 50_000), ("Dear dosa", "99999999.99", 50_000)]
+    )
+    (buyer,) = harness.make_users(limited_environment, 1, prefix="dear")
+    base, token = limited.base_url, buyer["access"]
+
+    def add(product_id: int, quantity: int) -> harness.Reply:
+        body = {"product_id": product_id, "quantity": quantity}
+        return harness.request(base, "POST", "/api/cart/add/", body=body, token=token)
+
+    assert add(dear[0], 10_000).status == 201
+    too_much = add(dear[1], 10_000)
+    assert too_much.status == 400, too_much.body
+    assert too_much.json()["code"] == "cart_total_too_large"
+    assert "quantity" in too_much.json()["errors"]
+    merged = add(dear[0], 1)
+    assert merged.status == 400, merged.body
+    assert merged.json()["code"] == "quantity_too_large"
+    # A line from before these limits (or priced up since): the cart still renders, the order refuses.
+    harness.execute(
+        limited_environment["DATABASE_URL"],
+        "INSERT INTO cart_cartitem (user_id, product_id, quantity, added_at) VALUES (%s, %s, 10000, now())",
+        buyer["id"],
+        dear[1],
+    )
+    cart = harness.request(base, "GET", "/api/cart/", token=token)
+    assert cart.status == 200, cart.body
+    assert cart.json()["total"] == "1999999999800.00"
+    order = harness.request(base, "POST", "/api/orders/create/", token=token)
+    assert order.status == 400, order.body
+    assert order.json()["code"] == "order_too_large"
+    assert "total" in order.json()["errors"]

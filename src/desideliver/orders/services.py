@@ -75,7 +75,7 @@ def place_order(user: User, *, idempotency_key: str | None = None, fingerprint: 
     line added meanwhile stays in the cart). Totals come from the locked rows' prices, never from
     the client.
     """
-    User.objects.select_for_update().filter(pk=user.pk).first()
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).first()  # cart inserts still go ahead
     if idempotency_key is not None:
         replayed = _replayed_order(user, idempotency_key, fingerprint)
         if replayed is not None:
