@@ -31,7 +31,7 @@ def test_database_outage_gives_fast_503s_and_recovers_without_restart(
     postgres: servers.PostgreSQLExecutor, redis_server: servers.RedisExecutor
 ) -> None:
     environment = harness.deploy(
-        postgres, redis_server, 4, DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT), **harness.LOAD_TEST_LIMITS
+        postgres, redis_server, 4, DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT), **harness.LIFTED_LIMITS
     )
     database_url = environment["DATABASE_URL"]
     (product_id,) = harness.make_products(environment, [("Outage tea", "3.20", STOCK)])
