@@ -2,6 +2,7 @@ import hashlib
 import json
 import re
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -52,10 +53,14 @@ class CreateOrderView(APIView):
     )
     def post(self, request: AuthenticatedRequest) -> Response:
         key = idempotency_key(request)
-        order, created = services.place_order(
-            request.user, idempotency_key=key, fingerprint=body_fingerprint(request.body) if key else ""
-        )
-        response = Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        # The answer is built before the COMMIT: after it, only the COMMIT's own reply can be lost
+        # (not a query for the lines), so a 503 almost always means no order was placed.
+        with transaction.atomic():
+            order, created = services.place_order(
+                request.user, idempotency_key=key, fingerprint=body_fingerprint(request.body) if key else ""
+            )
+            data = OrderSerializer(order).data
+        response = Response(data, status=status.HTTP_201_CREATED)
         if not created:
             response["Idempotent-Replayed"] = "true"
         return response
