@@ -7,12 +7,13 @@ from desideliver.cart.views import AddToCartView, CartView, RemoveCartItemView, 
 from desideliver.catalog.views import ProductDetailView, ProductListView
 from desideliver.core import views as core
 from desideliver.orders.views import CreateOrderView, OrderDetailView, OrderExportView, OrderListView
-from desideliver.users.views import LoginView, RefreshView, RegisterView
+from desideliver.users.views import LoginView, LogoutView, RefreshView, RegisterView
 
 api = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/token/refresh/", RefreshView.as_view(), name="token-refresh"),
+    path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("products/", ProductListView.as_view(), name="product-list"),
     path("products/<int:pk>/", ProductDetailView.as_view(), name="product-detail"),
     path("cart/", CartView.as_view(), name="cart"),

@@ -30,7 +30,9 @@ def postgres() -> Iterator[servers.PostgreSQLExecutor]:
 def test_database_outage_gives_fast_503s_and_recovers_without_restart(
     postgres: servers.PostgreSQLExecutor, redis_server: servers.RedisExecutor
 ) -> None:
-    environment = harness.deploy(postgres, redis_server, 4, DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT))
+    environment = harness.deploy(
+        postgres, redis_server, 4, DATABASE_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT), **harness.LIFTED_LIMITS
+    )
     database_url = environment["DATABASE_URL"]
     (product_id,) = harness.make_products(environment, [("Outage tea", "3.20", STOCK)])
     buyers = harness.make_users(environment, 3, prefix="outage")

@@ -29,7 +29,7 @@ def redis() -> Iterator[servers.RedisExecutor]:
 def test_redis_killed_under_load_degrades_to_postgresql_and_caching_resumes(
     postgres_server: servers.PostgreSQLExecutor, redis: servers.RedisExecutor
 ) -> None:
-    environment = harness.deploy(postgres_server, redis)
+    environment = harness.deploy(postgres_server, redis, **harness.LIFTED_LIMITS)
     products = harness.make_products(environment, [(f"Cached spice {i}", "4.00", 100_000) for i in range(30)])
     (buyer,) = harness.make_users(environment, 1, prefix="redis-outage")
     cache = redis_client.Redis(host=redis.host, port=redis.port, socket_timeout=2)

@@ -13,10 +13,12 @@ import importlib.util
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests import servers
 from tests.reliability import harness
 from tests.service import Service
 
@@ -35,7 +37,7 @@ CHECKS = ",".join(
 
 
 def schemathesis(
-    live: Service, report: Path, *extra: str, environment: dict[str, str] | None = None
+    service: Service, report: Path, *extra: str, environment: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     if importlib.util.find_spec("schemathesis") is None:
         pytest.fail("schemathesis is not installed: it is a dev dependency (pip install 'schemathesis>=4.32,<5')")
@@ -45,9 +47,9 @@ def schemathesis(
             "-c",
             "import sys; from schemathesis.cli import schemathesis; sys.exit(schemathesis())",
             "run",
-            f"{live.base_url}/api/schema/?format=json",
+            f"{service.base_url}/api/schema/?format=json",
             "--url",
-            live.base_url,
+            service.base_url,
             "--checks",
             CHECKS,
             "--phases",
@@ -87,24 +89,40 @@ def schemathesis(
     )
 
 
+@pytest.fixture(scope="module")
+def fuzzed_environment(
+    postgres_server: servers.PostgreSQLExecutor, redis_server: servers.RedisExecutor
+) -> dict[str, str]:
+    """Its own deployment with the rate limits lifted: otherwise most generated requests to the
+    throttled operations would be 429s and the fuzzer would not reach the code behind them (the
+    limits themselves are tested in test_throttling.py)."""
+    return harness.deploy(postgres_server, redis_server, 9, **harness.LIFTED_LIMITS)
+
+
+@pytest.fixture(scope="module")
+def fuzzed(fuzzed_environment: dict[str, str]) -> Iterator[Service]:
+    with harness.serving(fuzzed_environment) as service:
+        yield service
+
+
 @pytest.mark.parametrize("authenticated", [False, True], ids=["anonymous", "bearer"])
 def test_schemathesis_finds_no_server_error_or_schema_violation(
-    live: Service, live_environment: dict[str, str], tmp_path: Path, authenticated: bool
+    fuzzed: Service, fuzzed_environment: dict[str, str], tmp_path: Path, authenticated: bool
 ) -> None:
-    products = harness.make_products(live_environment, [(f"Fuzzed item {i}", "1.50", 1000) for i in range(3)])
+    products = harness.make_products(fuzzed_environment, [(f"Fuzzed item {i}", "1.50", 1000) for i in range(3)])
     extra: list[str] = []
     ids: dict[str, str] = {}
     if authenticated:
-        (user,) = harness.make_users(live_environment, 1, prefix="fuzz")
+        (user,) = harness.make_users(fuzzed_environment, 1, prefix="fuzz")
         extra = ["--header", f"Authorization: Bearer {user['access']}"]
         token = user["access"]
-        harness.request(live.base_url, "POST", "/api/cart/add/", body={"product_id": products[0]}, token=token)
-        order = harness.request(live.base_url, "POST", "/api/orders/create/", token=token).json()["id"]
+        harness.request(fuzzed.base_url, "POST", "/api/cart/add/", body={"product_id": products[0]}, token=token)
+        order = harness.request(fuzzed.base_url, "POST", "/api/orders/create/", token=token).json()["id"]
         item = harness.request(
-            live.base_url, "POST", "/api/cart/add/", body={"product_id": products[1]}, token=token
+            fuzzed.base_url, "POST", "/api/cart/add/", body={"product_id": products[1]}, token=token
         ).json()["id"]
         ids = {"RELIABILITY_CART_ITEM_ID": str(item), "RELIABILITY_ORDER_ID": str(order)}
-    result = schemathesis(live, tmp_path / "junit.xml", *extra, environment=ids)
+    result = schemathesis(fuzzed, tmp_path / "junit.xml", *extra, environment=ids)
     (tmp_path / "schemathesis.txt").write_text(result.stdout)
     failures = result.stdout.find("=== FAILURES ===")
     details = result.stdout[failures : failures + 5000] if failures >= 0 else ""

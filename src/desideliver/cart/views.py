@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 from desideliver.cart import services
 from desideliver.cart.serializers import AddToCartSerializer, CartItemSerializer, CartSerializer, SetQuantitySerializer
 from desideliver.core.schema import error_responses
+from desideliver.throttling.throttles import UserThrottle
 from desideliver.users.requests import AuthenticatedRequest
 
 
@@ -16,8 +17,17 @@ class CartView(APIView):
         return Response(CartSerializer({"items": items, "total": services.cart_total(items)}).data)
 
 
-class AddToCartView(APIView):
-    @extend_schema(request=AddToCartSerializer, responses={201: CartItemSerializer, **error_responses(400, 401, 409)})
+class CartWriteView(APIView):
+    """Cart changes are throttled per user (THROTTLE_CART_RATE); reading the cart is not."""
+
+    throttle_classes = [UserThrottle]
+    throttle_scope = "cart"
+
+
+class AddToCartView(CartWriteView):
+    @extend_schema(
+        request=AddToCartSerializer, responses={201: CartItemSerializer, **error_responses(400, 401, 409, 429)}
+    )
     def post(self, request: AuthenticatedRequest) -> Response:
         data = AddToCartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -25,9 +35,9 @@ class AddToCartView(APIView):
         return Response(CartItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
-class UpdateCartItemView(APIView):
+class UpdateCartItemView(CartWriteView):
     @extend_schema(
-        request=SetQuantitySerializer, responses={200: CartItemSerializer, **error_responses(400, 401, 404, 409)}
+        request=SetQuantitySerializer, responses={200: CartItemSerializer, **error_responses(400, 401, 404, 409, 429)}
     )
     def put(self, request: AuthenticatedRequest, item_id: int) -> Response:
         data = SetQuantitySerializer(data=request.data)
@@ -36,8 +46,8 @@ class UpdateCartItemView(APIView):
         return Response(CartItemSerializer(item).data)
 
 
-class RemoveCartItemView(APIView):
-    @extend_schema(responses={204: None, **error_responses(401, 404)})
+class RemoveCartItemView(CartWriteView):
+    @extend_schema(responses={204: None, **error_responses(401, 404, 429)})
     def delete(self, request: AuthenticatedRequest, item_id: int) -> Response:
         services.remove_item(request.user, item_id=item_id)
         return Response(status=status.HTTP_204_NO_CONTENT)

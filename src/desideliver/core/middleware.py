@@ -48,13 +48,22 @@ class DatabaseUnavailableMiddleware:
 
 
 class RequestBodyLimitMiddleware:
-    """Refuse a declared body above DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads it."""
+    """Refuse a declared body above DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads it.
+
+    A chunked body (no Content-Length) is refused with 411: Django reads a WSGI body only up to
+    Content-Length, so it would otherwise be taken for an empty one.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+            return JsonResponse(
+                error_body("Chunked request bodies are not accepted: send Content-Length.", "length_required"),
+                status=411,
+            )
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

@@ -20,6 +20,7 @@ _DESCRIPTIONS = {
     404: "No such object, or it belongs to someone else.",
     409: "Refused by the current state (for example, not enough stock).",
     413: "The request body is larger than the limit.",
+    422: "The Idempotency-Key was already used with a different request body.",
     429: "Too many requests; retry after `Retry-After` seconds.",
     503: "The database is unavailable; retry after `Retry-After` seconds.",
 }

@@ -17,10 +17,21 @@ class Order(models.Model):
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.CONFIRMED)
     total = models.DecimalField(max_digits=14, decimal_places=2)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The client's Idempotency-Key and a hash of the request body it came with: a retry with the
+    # same key replays this order (for IDEMPOTENCY_KEY_RETENTION_HOURS), never places another.
+    idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False)
+    request_fingerprint = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="one_order_per_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Order {self.pk}"

@@ -1,5 +1,6 @@
 """Settings shared by every environment. Environment-specific modules import and refine these."""
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "desideliver.catalog",
     "desideliver.cart",
     "desideliver.orders",
+    "desideliver.throttling",
 ]
 
 MIDDLEWARE = [
@@ -138,9 +140,47 @@ SIMPLE_JWT = {
     "REFRESH_TOKEN_LIFETIME": timedelta(days=config.int("JWT_REFRESH_DAYS", default=7, minimum=1)),
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a hash of the password hash: a password change ends every session at once.
+    "CHECK_REVOKE_TOKEN": True,
+    "TOKEN_REFRESH_SERIALIZER": "desideliver.users.tokens.RotatingRefreshSerializer",
+    "TOKEN_BLACKLIST_SERIALIZER": "desideliver.users.tokens.LogoutSerializer",
     "UPDATE_LAST_LOGIN": False,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
+
+# --- Abuse limits (issue 11, security): client address, throttles, order caps, idempotency ----
+# Who the client is: 0 trusted proxies (the default) ignores X-Forwarded-For; n takes the n-th
+# address from its right (the one the nearest of our n proxies saw). See docs/reliability.md.
+TRUSTED_PROXY_COUNT = config.int("TRUSTED_PROXY_COUNT", default=0, minimum=0)
+
+
+def throttle_rate(name: str, default: str) -> str:
+    """A DRF rate ("10/min": a count, then s, m, h or d), refused before serving when malformed."""
+    rate = config.str(name, default=default)
+    config.require(
+        name,
+        re.fullmatch(r"[0-9]+/(s|sec|second|m|min|minute|h|hour|d|day)", rate or "") is not None,
+        f"invalid rate {rate!r}: use a count and a period, like 10/min (s, min, hour or day)",
+    )
+    return rate
+
+
+# Counted in PostgreSQL (desideliver.throttling), per scope: login and register per client
+# address, login_account per email, the others per user.
+THROTTLE_RATES = {
+    "login": throttle_rate("THROTTLE_LOGIN_RATE", "10/min"),
+    "login_account": throttle_rate("THROTTLE_LOGIN_ACCOUNT_RATE", "20/hour"),
+    "register": throttle_rate("THROTTLE_REGISTER_RATE", "20/hour"),
+    "refresh": throttle_rate("THROTTLE_REFRESH_RATE", "60/hour"),
+    "cart": throttle_rate("THROTTLE_CART_RATE", "120/min"),
+    "order": throttle_rate("THROTTLE_ORDER_RATE", "10/min"),
+    "export": throttle_rate("THROTTLE_EXPORT_RATE", "30/hour"),
+}
+# At most this many units in one user's orders (not cancelled) over the last window.
+ORDER_UNITS_LIMIT = config.int("ORDER_UNITS_LIMIT", default=100, minimum=1)
+ORDER_UNITS_WINDOW_HOURS = config.int("ORDER_UNITS_WINDOW_HOURS", default=24, minimum=1)
+# How long an Idempotency-Key on POST /api/orders/create/ replays its order.
+IDEMPOTENCY_KEY_RETENTION_HOURS = config.int("IDEMPOTENCY_KEY_RETENTION_HOURS", default=24, minimum=1)
 
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -155,10 +195,8 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_THROTTLE_RATES": {
-        "login": config.str("THROTTLE_LOGIN_RATE", default="10/min"),
-        "register": config.str("THROTTLE_REGISTER_RATE", default="20/hour"),
-    },
+    "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "desideliver.core.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
