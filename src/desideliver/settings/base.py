@@ -111,9 +111,14 @@ def cache_settings(location: str | None) -> dict:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": location,
             "KEY_PREFIX": "desideliver",
+            # Security decisions (issue 11, caching): values are JSON, never pickle (a value someone
+            # wrote into Redis is data, not code). Version 2: keys of the pickling releases are
+            # never read back.
+            "VERSION": 2,
             "TIMEOUT": config.int("CACHE_TTL", default=300, minimum=1),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
                 "SOCKET_CONNECT_TIMEOUT": timeout,
                 "SOCKET_TIMEOUT": timeout,
                 "IGNORE_EXCEPTIONS": True,
@@ -153,7 +158,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        # Security decisions (issue 11, caching): the primary key breaks ties in every ordering.
+        "desideliver.core.filters.StableOrderingFilter",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "login": config.str("THROTTLE_LOGIN_RATE", default="10/min"),
