@@ -370,7 +370,8 @@ def benchmark(
     prepare = [sys.executable, "-m", "bench.prepare"]
     run([*prepare, str(arguments.order_users), str(tokens_file)], environment)
     password = "bench-cart-password-0123"  # noqa: S105 — a throwaway database
-    run([*prepare, "1", str(workdir / "unused.txt"), "--email-prefix", "cart", "--password", password, "--staff"], environment)
+    cart_user = ["--email-prefix", "cart", "--password", password, "--staff"]
+    run([*prepare, "1", str(workdir / "unused.txt"), *cart_user], environment)
     initial_stock = stock_total(database_url)
 
     log(f"cold start x{arguments.cold_starts}")
