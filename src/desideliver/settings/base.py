@@ -185,6 +185,16 @@ CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Request bodies above this are refused with 413 before any view reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = config.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024, minimum=1024)
 
+# --- Admin (security decisions, issue 11): short sessions, throttled login ----------------------
+# Sessions are used by the admin only (the API uses JWTs): they end after ADMIN_SESSION_MINUTES
+# from login, or when the browser closes, instead of Django's two weeks.
+SESSION_COOKIE_AGE = 60 * config.int("ADMIN_SESSION_MINUTES", default=120, minimum=5)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Failed admin logins allowed per account and per client address in one window (core/admin_login.py).
+ADMIN_LOGIN_FAILURES_PER_ACCOUNT = config.int("ADMIN_LOGIN_FAILURES_PER_ACCOUNT", default=5, minimum=1)
+ADMIN_LOGIN_FAILURES_PER_ADDRESS = config.int("ADMIN_LOGIN_FAILURES_PER_ADDRESS", default=20, minimum=1)
+ADMIN_LOGIN_WINDOW_SECONDS = config.int("ADMIN_LOGIN_WINDOW_SECONDS", default=15 * 60, minimum=1)
+
 ADMIN_URL = config.str("ADMIN_URL", default="admin/")
 config.require(
     "ADMIN_URL", ADMIN_URL.endswith("/") and not ADMIN_URL.startswith("/"), "must end with / and not start with /"
