@@ -60,6 +60,7 @@ def test_a_deadlock_is_409_database_conflict(other_connection):
     def close_the_cycle() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            other_connection.execute("SELECT pg_stat_clear_snapshot()")  # inside a transaction, a snapshot
             waiting = other_connection.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
             ).fetchone()

@@ -73,6 +73,9 @@ USE_TZ = True
 # --- Database: persistent connections, health-checked, with bounded waits -------------------
 DATABASE_CONNECT_TIMEOUT = config.int("DATABASE_CONNECT_TIMEOUT", default=3, minimum=1)
 DATABASE_STATEMENT_TIMEOUT_MS = config.int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000, minimum=0)
+# Security decisions (issue 11): migrations run without the statement timeout, under this lock
+# timeout instead (core/migration_timeouts.py).
+DATABASE_MIGRATION_LOCK_TIMEOUT_MS = config.int("DATABASE_MIGRATION_LOCK_TIMEOUT_MS", default=5_000, minimum=1)
 
 
 def database_settings(url_config: dict) -> dict:
@@ -92,15 +95,17 @@ def database_settings(url_config: dict) -> dict:
 
 
 def redis_location(url: str | None) -> str | None:
-    """`REDIS_URL`, with `REDIS_PASSWORD` (or its file) put in when given separately."""
+    """`REDIS_URL`, with `REDIS_PASSWORD` (or its file) put in when given separately.
+
+    Only the credentials before `@` are replaced, so `[::1]:6379` and `unix:///path.sock` keep
+    their host part exactly as written (urlsplit's `hostname` drops an IPv6 address's brackets).
+    """
     password = config.str("REDIS_PASSWORD", default=None)
     if not url or not password:
         return url
     parts = urlsplit(url)
-    netloc = f"{parts.username or ''}:{quote(password, safe='')}@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    address = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{quote(password, safe='')}@{address}"))
 
 
 def cache_settings(location: str | None) -> dict:
