@@ -87,6 +87,15 @@ def test_setting_both_a_variable_and_its_file_is_an_error(tmp_path):
     assert "SECRET_KEY: both SECRET_KEY and SECRET_KEY_FILE are set" in result.stderr
 
 
+def test_without_a_settings_module_the_cli_refuses_instead_of_running_local_settings():
+    environment = production()
+    del environment["DJANGO_SETTINGS_MODULE"]
+    for command in (["manage", "check"], ["serve"], ["wait-for-db", "--timeout", "1"]):
+        result = run(*command, environment=environment)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "DJANGO_SETTINGS_MODULE is not set" in result.stderr
+
+
 def test_an_unreadable_secret_file_is_named():
     environment = production(SECRET_KEY_FILE="/nonexistent/secret")
     del environment["SECRET_KEY"]
