@@ -75,15 +75,17 @@ def _forget(key: str) -> None:
     local_counts.forget(key)
 
 
+def _digest(value: str) -> str:
+    """Keys carry a hash, never an email or IP address."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
 def _keys(request: HttpRequest) -> dict[str, tuple[str, int]]:
-    account = request.POST.get("username", "").strip().lower()
-    digest = hashlib.sha256(account.encode()).hexdigest()[:32]  # no email address in Redis keys
+    account = _digest(request.POST.get("username", "").strip().lower())
+    address = _digest(request.META.get("REMOTE_ADDR", ""))
     return {
-        "account": (f"admin-login-throttle:account:{digest}", settings.ADMIN_LOGIN_FAILURES_PER_ACCOUNT),
-        "address": (
-            f"admin-login-throttle:address:{request.META.get('REMOTE_ADDR', '')}",
-            settings.ADMIN_LOGIN_FAILURES_PER_ADDRESS,
-        ),
+        "account": (f"admin-login-throttle:account:{account}", settings.ADMIN_LOGIN_FAILURES_PER_ACCOUNT),
+        "address": (f"admin-login-throttle:address:{address}", settings.ADMIN_LOGIN_FAILURES_PER_ADDRESS),
     }
 
 

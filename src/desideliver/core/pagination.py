@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.http import QueryDict
 from rest_framework import pagination
 
@@ -12,6 +14,16 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        envelope = super().get_paginated_response_schema(schema)
+        for name, page, end in (("next", 3, "last"), ("previous", 1, "first")):
+            envelope["properties"][name].update(
+                format="uri-reference",
+                example=f"/api/products/?page={page}",
+                description=f"A path relative to the request's URL; null on the {end} page.",
+            )
+        return envelope
 
     def get_next_link(self) -> str | None:
         assert self.page is not None  # links are built after paginate_queryset
