@@ -72,7 +72,7 @@ def test_inactive_products_are_invisible(api, shelf):
     assert api.get(f"/api/products/{shelf[3].pk}/").status_code == 404
 
 
-@pytest.mark.parametrize("query", ["min_price=cheap", "max_price=1e999999", "page=999"])
+@pytest.mark.parametrize("query", ["min_price=cheap", "max_price=1e999999", "page=999", "page=%C2%B2"])
 def test_bad_query_values_are_4xx_naming_the_problem(api, shelf, query):
     response = api.get(f"/api/products/?{query}")
     assert 400 <= response.status_code < 500

@@ -40,7 +40,6 @@ class StockAdjustmentInline(admin.TabularInline):
     readonly_fields = ["stock_after", "created_by", "created_at"]
     extra = 1
     can_delete = False
-    max_num = None
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # recorded adjustments are history: shown, never edited

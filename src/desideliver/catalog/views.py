@@ -1,4 +1,5 @@
 import json
+import re
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -139,7 +140,7 @@ class ProductListView(PublicProductView, generics.ListAPIView[Product]):
             del parameters["page_size"]
             if size != paginator.page_size:
                 parameters["page_size"] = str(size)
-        if parameters.get("page", "").isdigit():
+        if re.fullmatch(r"[0-9]+", parameters.get("page", "")):
             parameters["page"] = str(int(parameters["page"]))
             if parameters["page"] == "1":
                 del parameters["page"]
