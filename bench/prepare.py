@@ -19,6 +19,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=2, help="cart lines per user (quantity 1 each)")
     parser.add_argument("--email-prefix", default="bench")
     parser.add_argument("--password", default="bench-password-0123")
+    parser.add_argument("--staff", action="store_true", help="staff users (their no-cache reads skip the cache)")
     arguments = parser.parse_args()
 
     django.setup()
@@ -35,7 +36,7 @@ def main() -> None:
     with transaction.atomic():
         users = User.objects.bulk_create(
             [
-                User(email=f"{arguments.email_prefix}-{n}@bench.invalid", password=password)
+                User(email=f"{arguments.email_prefix}-{n}@bench.invalid", password=password, is_staff=arguments.staff)
                 for n in range(arguments.count)
             ],
             batch_size=2000,

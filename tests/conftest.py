@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from django.conf import settings
 
 from tests import servers
@@ -47,8 +48,21 @@ def _cache_on_session_redis(redis_server: servers.RedisExecutor) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache(_cache_on_session_redis: None) -> None:
-    """Each test starts with an empty cache (cached pages, throttle counters)."""
+def _empty_cache(_cache_on_session_redis: None, redis_server: servers.RedisExecutor) -> None:
+    """Each test starts with an empty cache (cached pages, throttle counters).
+
+    The session stops if Django's cache is not the session's Redis (say, something built it from
+    the placeholder in settings/test.py before `_cache_on_session_redis` ran): every cache test
+    would pass against a cache that silently ignores its errors. Only the session's own server
+    is ever flushed, by address, never through Django's cache.
+    """
     from django.core.cache import cache
 
-    cache.clear()
+    target = cache.client.get_client(write=True).connection_pool.connection_kwargs  # type: ignore[attr-defined]
+    if (target.get("host"), target.get("port")) != (redis_server.host, redis_server.port):
+        pytest.exit(
+            f"Django's cache points at {target.get('host')}:{target.get('port')}, not the session's Redis "
+            f"{redis_server.host}:{redis_server.port}: it was built before tests/conftest.py set its LOCATION",
+            returncode=3,
+        )
+    redis.Redis(host=redis_server.host, port=redis_server.port, db=0, socket_timeout=5).flushdb()

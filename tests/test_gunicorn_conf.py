@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from desideliver.gunicorn_conf import available_cpus, default_workers, options
+from desideliver.gunicorn_conf import available_cpus, options
 
 
 @pytest.mark.parametrize(
@@ -17,12 +17,21 @@ def test_cpus_follow_the_cgroup_quota(tmp_path, cpu_max, limit):
     assert available_cpus(path) == (min(affinity, limit) if limit else affinity)
 
 
-def test_defaults_match_the_image_contract(monkeypatch):
+@pytest.fixture
+def one_cpu():
+    """This process pinned to one CPU (as `docker run --cpuset-cpus=0` would), restored afterwards."""
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    yield
+    os.sched_setaffinity(0, allowed)
+
+
+def test_defaults_match_the_image_contract(monkeypatch, one_cpu):
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     monkeypatch.delenv("PORT", raising=False)
     settings = options()
     assert settings["bind"] == ["0.0.0.0:8000"]
-    assert settings["workers"] == default_workers()
+    assert settings["workers"] == 3  # one CPU + 2
     assert settings["worker_class"] == "sync"
     assert settings["graceful_timeout"] < 30  # compose's stop_grace_period is 30 s
     assert settings["accesslog"] == "-"

@@ -3,9 +3,11 @@
 import subprocess
 
 import pytest
+import redis
 from django.core.management import call_command
 
 from desideliver.settings.environment import Config
+from tests import servers
 from tests.service import TEST_SECRET_KEY, desideliver_command, production_environment
 
 REQUIRED = ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "STATIC_ROOT")
@@ -85,6 +87,15 @@ def test_setting_both_a_variable_and_its_file_is_an_error(tmp_path):
     assert "SECRET_KEY: both SECRET_KEY and SECRET_KEY_FILE are set" in result.stderr
 
 
+def test_without_a_settings_module_the_cli_refuses_instead_of_running_local_settings():
+    environment = production()
+    del environment["DJANGO_SETTINGS_MODULE"]
+    for command in (["manage", "check"], ["serve"], ["wait-for-db", "--timeout", "1"]):
+        result = run(*command, environment=environment)
+        assert result.returncode == 2, (command, result.stderr)
+        assert "DJANGO_SETTINGS_MODULE is not set" in result.stderr
+
+
 def test_an_unreadable_secret_file_is_named():
     environment = production(SECRET_KEY_FILE="/nonexistent/secret")
     del environment["SECRET_KEY"]
@@ -93,17 +104,38 @@ def test_an_unreadable_secret_file_is_named():
     assert "SECRET_KEY: SECRET_KEY_FILE=/nonexistent/secret cannot be read" in result.stderr
 
 
-def test_redis_password_goes_into_the_url(tmp_path):
-    password = tmp_path / "redis_password"
-    password.write_text("p@ss/word\n")
-    config = Config({"REDIS_PASSWORD_FILE": str(password)})
+@pytest.fixture
+def redis_password(tmp_path):
+    """REDIS_PASSWORD_FILE holding `p@ss/word:[x]`, for the settings' own reader."""
     from desideliver.settings import base
 
-    original, base.config = base.config, config
-    try:
-        assert base.redis_location("redis://redis:6379/0") == "redis://:p%40ss%2Fword@redis:6379/0"
-    finally:
-        base.config = original
+    password = tmp_path / "redis_password"
+    password.write_text("p@ss/word:[x]\n")
+    original, base.config = base.config, Config({"REDIS_PASSWORD_FILE": str(password)})
+    yield base.redis_location
+    base.config = original
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("redis://redis:6379/0", {"host": "redis", "port": 6379, "db": 0}),
+        ("redis://[::1]:6379/1", {"host": "::1", "port": 6379, "db": 1}),
+        ("redis://[fd00::7]/2", {"host": "fd00::7", "db": 2}),
+        ("rediss://cache@redis.internal:6380/0", {"host": "redis.internal", "port": 6380, "username": "cache"}),
+        ("unix:///run/redis/redis.sock?db=3", {"path": "/run/redis/redis.sock", "db": 3}),
+    ],
+)
+def test_redis_password_goes_into_the_url(redis_password, url, expected):
+    parsed = redis.connection.parse_url(redis_password(url))
+    assert parsed["password"] == "p@ss/word:[x]"
+    assert {name: parsed.get(name) for name in expected} == expected
+
+
+def test_redis_password_reaches_a_real_redis_over_a_unix_socket(redis_password, tmp_path):
+    server = servers.redis(tmp_path, password="p@ss/word:[x]")
+    with server:
+        assert redis.Redis.from_url(redis_password(f"unix://{server.unixsocket}"), socket_timeout=5).ping()
 
 
 @pytest.mark.django_db

@@ -13,8 +13,18 @@ EXIT_CONFIGURATION = 2
 
 
 def load_settings() -> None:
-    """Import the settings once, turning an invalid environment into one message and exit 2."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desideliver.settings.local")
+    """Import the settings once, turning an invalid environment into one message and exit 2.
+
+    There is no default settings module: falling back to the local one would run a deployment
+    that forgot the variable with DEBUG on and a published SECRET_KEY. `make dev` sets it.
+    """
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        print(
+            "desideliver: DJANGO_SETTINGS_MODULE is not set: use desideliver.settings.production "
+            "(the image sets it); `make dev` runs desideliver.settings.local",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_CONFIGURATION)
     from django.conf import settings
 
     from desideliver.settings.environment import ConfigurationError

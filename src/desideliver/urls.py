@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from desideliver.cart.views import AddToCartView, CartView, RemoveCartItemView, UpdateCartItemView
 from desideliver.catalog.views import ProductDetailView, ProductListView
 from desideliver.core import views as core
+from desideliver.core.admin_login import throttled_admin_login
 from desideliver.orders.views import CreateOrderView, OrderDetailView, OrderExportView, OrderListView
 from desideliver.users.views import LoginView, LogoutView, RefreshView, RegisterView
 
@@ -33,6 +34,7 @@ urlpatterns = [
     path("health/", core.liveness, name="health"),
     path("health/ready/", core.ready, name="ready"),
     path("api/", include(api)),
+    path(f"{settings.ADMIN_URL}login/", throttled_admin_login, name="admin-login"),  # before the admin's own
     path(settings.ADMIN_URL, admin.site.urls),
 ]
 

@@ -1,11 +1,8 @@
 """WSGI entry point; `desideliver serve` runs it under gunicorn."""
 
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "desideliver.settings.local")
-
+# DJANGO_SETTINGS_MODULE must be set (no default: see cli.load_settings).
 application = get_wsgi_application()
 
 
@@ -22,7 +19,7 @@ def _warm_up() -> None:
     import django_redis.client.default
     import django_redis.compressors.identity
     import django_redis.pool
-    import django_redis.serializers.pickle  # noqa: F401
+    import django_redis.serializers.json  # noqa: F401
     from django.db.migrations.loader import MigrationLoader
     from django.urls import get_resolver
 

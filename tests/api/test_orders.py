@@ -1,6 +1,7 @@
 import csv
 import io
 import threading
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -85,7 +86,7 @@ def test_export_csv_has_one_row_per_line(buyer, user):
     assert rows == [
         {
             "order_id": str(order["id"]),
-            "created_at": rows[0]["created_at"],
+            "created_at": datetime.fromisoformat(order["created_at"]).isoformat(),
             "status": "confirmed",
             "product": "Poha",
             "quantity": "3",
@@ -94,6 +95,40 @@ def test_export_csv_has_one_row_per_line(buyer, user):
             "order_total": "120.00",
         }
     ]
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rReturn"]
+
+
+def export_rows(buyer, query=""):
+    response = buyer.get(f"/api/orders/export.csv{query}")
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def test_export_neutralises_cells_a_spreadsheet_would_run(buyer, user):
+    for name in FORMULAS:
+        CartItemFactory(user=user, product=ProductFactory(name=name, price="1.00"), quantity=1)
+    buyer.post("/api/orders/create/")
+    content = export_rows(buyer)
+    assert not content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(content.decode(), newline="")))
+    assert sorted(row["product"] for row in rows) == sorted(f"'{name}" for name in FORMULAS)
+    assert all(line.startswith('"') for line in content.decode().split("\r\n") if line)  # every cell quoted
+
+
+def test_export_can_start_with_a_utf8_byte_order_mark(buyer, user):
+    CartItemFactory(user=user, product=ProductFactory(name="Jalebi जलेबी"), quantity=1)
+    buyer.post("/api/orders/create/")
+    content = export_rows(buyer, "?bom=true")
+    assert content.startswith(b"\xef\xbb\xbf")
+    assert "Jalebi जलेबी" in content.decode("utf-8-sig")
+
+
+def test_export_with_a_bad_bom_value_is_400_naming_it(buyer):
+    response = buyer.get("/api/orders/export.csv?bom=maybe")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"bom"}
 
 
 @pytest.mark.django_db(transaction=True)

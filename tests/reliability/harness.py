@@ -251,6 +251,16 @@ def query(database_url: str, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return connection.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
 
+def execute(database_url: str, sql: str, *params: Any) -> int:
+    """Run one statement that returns no rows, committed; returns the number of rows it touched."""
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://"), connect_timeout=5) as connection:
+        return connection.execute(sql, params).rowcount  # type: ignore[arg-type]
+
+
+def make_staff(environment: dict[str, str], user: dict[str, Any]) -> None:
+    execute(environment["DATABASE_URL"], "UPDATE users_user SET is_staff = true WHERE id = %s", user["id"])
+
+
 @contextmanager
 def own_postgres() -> Iterator[servers.PostgreSQLExecutor]:
     """A PostgreSQL only this module uses, so stopping it disturbs no other test."""
@@ -314,12 +324,6 @@ def slow_request(
 def clear_throttles(environment: dict[str, str]) -> None:
     """Forget every rate-limit window of the deployment (kept in PostgreSQL: desideliver.throttling)."""
     execute(environment["DATABASE_URL"], "DELETE FROM throttle_window")
-
-
-def execute(database_url: str, sql: str, *params: Any) -> int:
-    """One statement in its own committed transaction; returns the rows it touched."""
-    with psycopg.connect(database_url.replace("postgres://", "postgresql://"), connect_timeout=5) as connection:
-        return connection.execute(sql, params).rowcount  # type: ignore[arg-type]
 
 
 # For scenarios that aren't about rate limits (load, fuzzing): one user may place many orders.

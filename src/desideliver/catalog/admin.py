@@ -1,6 +1,12 @@
-from django.contrib import admin
+from typing import Any
 
-from desideliver.catalog.models import Category, Product
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from desideliver.catalog.models import Category, Product, StockAdjustment
+from desideliver.catalog.stock import adjust_stock, locked_stock
+from desideliver.users.models import User
 
 
 @admin.register(Category)
@@ -10,10 +16,79 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
 
 
+class StockAdjustmentFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        """New adjustments may not take the stock below 0; the row lock taken here is held until
+        the admin's transaction commits, so no sale can slip between this check and the update."""
+        super().clean()
+        change = sum(
+            form.cleaned_data.get("change") or 0
+            for form in self.forms
+            if form.instance.pk is None and form.has_changed() and not form.errors
+        )
+        stock = locked_stock(self.instance.pk) if self.instance.pk else 0
+        if stock + change < 0:
+            raise forms.ValidationError(f"Stock is {stock}; these changes ({change:+d}) would leave {stock + change}.")
+
+
+class StockAdjustmentInline(admin.TabularInline):
+    """Stock moves only by adjustments: each one relative (±n), with a reason, never edited later."""
+
+    model = StockAdjustment
+    formset = StockAdjustmentFormSet
+    fields = ["change", "reason", "stock_after", "created_by", "created_at"]
+    readonly_fields = ["stock_after", "created_by", "created_at"]
+    extra = 1
+    can_delete = False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # recorded adjustments are history: shown, never edited
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
     list_display = ["name", "category", "price", "stock", "is_active", "updated_at"]
     list_filter = ["is_active", "category"]
-    list_editable = ["price", "stock", "is_active"]
+    list_editable = ["price", "is_active"]
     search_fields = ["name", "description"]
     list_select_related = ["category"]
+    readonly_fields = ["stock"]
+    inlines = [StockAdjustmentInline]
+
+    def save_model(self, request: HttpRequest, obj: Product, form: forms.ModelForm, change: bool) -> None:
+        """Never write `stock` back: it is the number loaded with the page, and sales move it since."""
+        if not change:
+            obj.save()
+            return
+        fields = [field.name for field in obj._meta.concrete_fields if not field.primary_key and field.name != "stock"]
+        obj.save(update_fields=fields)
+
+    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
+        if formset.model is not StockAdjustment:
+            super().save_formset(request, form, formset, change)
+            return
+        user = request.user if isinstance(request.user, User) else None
+        formset.new_objects = [
+            adjust_stock(form.instance.pk, adjustment.cleaned_data["change"], adjustment.cleaned_data["reason"], user)
+            for adjustment in formset.forms
+            if adjustment.instance.pk is None and adjustment.has_changed()
+        ]
+        formset.changed_objects, formset.deleted_objects = [], []  # what the admin's history message reads
+
+
+@admin.register(StockAdjustment)
+class StockAdjustmentAdmin(admin.ModelAdmin):
+    """The whole ledger, read-only: adjustments are made on their product's page."""
+
+    list_display = ["created_at", "product", "change", "stock_after", "reason", "created_by"]
+    list_select_related = ["product", "created_by"]
+    search_fields = ["product__name", "reason"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

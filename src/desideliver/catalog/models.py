@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -40,3 +41,27 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StockAdjustment(models.Model):
+    """A manual change of a product's stock, relative and with its reason: the ledger staff write.
+
+    Stock is never set to a number someone saw on a page (a sale since would be undone); it is
+    moved by `change` under the product's row lock (`catalog.stock.adjust_stock`).
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_adjustments")
+    change = models.IntegerField(help_text="Units added (positive) or removed (negative).")
+    reason = models.CharField(max_length=200, help_text="Why: delivery, breakage, stock count, ...")
+    stock_after = models.PositiveIntegerField(editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, editable=False, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=~models.Q(change=0), name="stock_adjustment_not_zero")]
+
+    def __str__(self) -> str:
+        return f"{self.change:+d} {self.product}: {self.reason}"

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from desideliver.core.errors import database_unavailable_response, error_body
+from desideliver.core.errors import database_error_response, error_body
 from desideliver.core.logs import request_id_var
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -33,7 +33,7 @@ class RequestIdMiddleware:
 
 
 class DatabaseUnavailableMiddleware:
-    """Outside DRF views (admin, landing), an unreachable database is a 503, not a 500."""
+    """Outside DRF views (admin, landing), a database error is a JSON 503/409/504, not a 500."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -43,7 +43,7 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, OperationalError | InterfaceError):
-            return database_unavailable_response()
+            return database_error_response(exception)
         return None
 
 

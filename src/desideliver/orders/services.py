@@ -1,6 +1,5 @@
-import csv
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
@@ -132,31 +131,3 @@ def send_confirmation(order: Order, items: Iterable[OrderItem], email: str) -> N
         )
     except Exception:
         logger.exception("confirmation email for order %s failed", order.pk)
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-CSV_HEADER = ["order_id", "created_at", "status", "product", "quantity", "unit_price", "subtotal", "order_total"]
-
-
-def orders_csv_rows(orders: Iterable[Order]) -> Iterator[str]:
-    """CSV lines, one per order line, streamed."""
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_HEADER)
-    for order in orders:
-        for item in order.items.all():
-            yield writer.writerow(
-                [
-                    order.pk,
-                    order.created_at.isoformat(),
-                    order.status,
-                    item.product_name,
-                    item.quantity,
-                    item.unit_price,
-                    item.subtotal,
-                    order.total,
-                ]
-            )

@@ -7,14 +7,14 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import generics, status
+from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from desideliver.core.errors import ApplicationError
 from desideliver.core.schema import error_responses
-from desideliver.orders import services
+from desideliver.orders import export, services
 from desideliver.orders.models import Order
 from desideliver.orders.serializers import OrderSerializer
 from desideliver.throttling.throttles import UserThrottle
@@ -112,18 +112,31 @@ class OrderDetailView(generics.RetrieveAPIView[Order]):
         return own_orders(self.request)
 
 
+class ExportOptionsSerializer(serializers.Serializer):
+    bom = serializers.BooleanField(
+        default=False, help_text="Start the file with a UTF-8 byte order mark (for Excel and non-ASCII names)."
+    )
+
+
 class OrderExportView(APIView):
     throttle_classes = [UserThrottle]
     throttle_scope = "export"
 
     @extend_schema(
+        parameters=[ExportOptionsSerializer],
         responses={
-            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="One row per order line."),
-            **error_responses(401, 429),
-        }
+            (200, "text/csv"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description="One row per order line; cells that a spreadsheet would read as a formula start with '.",
+            ),
+            **error_responses(400, 401, 429),
+        },
     )
     def get(self, request: AuthenticatedRequest) -> StreamingHttpResponse:
-        rows = services.orders_csv_rows(services.user_orders(request.user).iterator(chunk_size=500))
+        options = ExportOptionsSerializer(data=request.query_params)
+        options.is_valid(raise_exception=True)
+        orders = services.user_orders(request.user).iterator(chunk_size=500)
+        rows = export.orders_csv_rows(orders, bom=options.validated_data["bom"])
         response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="orders.csv"'
         return response

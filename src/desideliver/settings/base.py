@@ -75,6 +75,9 @@ USE_TZ = True
 # --- Database: persistent connections, health-checked, with bounded waits -------------------
 DATABASE_CONNECT_TIMEOUT = config.int("DATABASE_CONNECT_TIMEOUT", default=3, minimum=1)
 DATABASE_STATEMENT_TIMEOUT_MS = config.int("DATABASE_STATEMENT_TIMEOUT_MS", default=10_000, minimum=0)
+# Security decisions (issue 11): migrations run without the statement timeout, under this lock
+# timeout instead (core/migration_timeouts.py).
+DATABASE_MIGRATION_LOCK_TIMEOUT_MS = config.int("DATABASE_MIGRATION_LOCK_TIMEOUT_MS", default=5_000, minimum=1)
 
 
 def database_settings(url_config: dict) -> dict:
@@ -94,15 +97,17 @@ def database_settings(url_config: dict) -> dict:
 
 
 def redis_location(url: str | None) -> str | None:
-    """`REDIS_URL`, with `REDIS_PASSWORD` (or its file) put in when given separately."""
+    """`REDIS_URL`, with `REDIS_PASSWORD` (or its file) put in when given separately.
+
+    Only the credentials before `@` are replaced, so `[::1]:6379` and `unix:///path.sock` keep
+    their host part exactly as written (urlsplit's `hostname` drops an IPv6 address's brackets).
+    """
     password = config.str("REDIS_PASSWORD", default=None)
     if not url or not password:
         return url
     parts = urlsplit(url)
-    netloc = f"{parts.username or ''}:{quote(password, safe='')}@{parts.hostname}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    address = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:{quote(password, safe='')}@{address}"))
 
 
 def cache_settings(location: str | None) -> dict:
@@ -113,9 +118,14 @@ def cache_settings(location: str | None) -> dict:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": location,
             "KEY_PREFIX": "desideliver",
+            # Security decisions (issue 11, caching): values are JSON, never pickle (a value someone
+            # wrote into Redis is data, not code). Version 2: keys of the pickling releases are
+            # never read back.
+            "VERSION": 2,
             "TIMEOUT": config.int("CACHE_TTL", default=300, minimum=1),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
                 "SOCKET_CONNECT_TIMEOUT": timeout,
                 "SOCKET_TIMEOUT": timeout,
                 "IGNORE_EXCEPTIONS": True,
@@ -193,7 +203,8 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        # Security decisions (issue 11, caching): the primary key breaks ties in every ordering.
+        "desideliver.core.filters.StableOrderingFilter",
     ],
     "DEFAULT_THROTTLE_RATES": THROTTLE_RATES,
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
@@ -216,6 +227,16 @@ CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Request bodies above this are refused with 413 before any view reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = config.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024, minimum=1024)
+
+# --- Admin (security decisions, issue 11): short sessions, throttled login ----------------------
+# Sessions are used by the admin only (the API uses JWTs): they end after ADMIN_SESSION_MINUTES
+# from login, or when the browser closes, instead of Django's two weeks.
+SESSION_COOKIE_AGE = 60 * config.int("ADMIN_SESSION_MINUTES", default=120, minimum=5)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Failed admin logins allowed per account and per client address in one window (core/admin_login.py).
+ADMIN_LOGIN_FAILURES_PER_ACCOUNT = config.int("ADMIN_LOGIN_FAILURES_PER_ACCOUNT", default=5, minimum=1)
+ADMIN_LOGIN_FAILURES_PER_ADDRESS = config.int("ADMIN_LOGIN_FAILURES_PER_ADDRESS", default=20, minimum=1)
+ADMIN_LOGIN_WINDOW_SECONDS = config.int("ADMIN_LOGIN_WINDOW_SECONDS", default=15 * 60, minimum=1)
 
 ADMIN_URL = config.str("ADMIN_URL", default="admin/")
 config.require(

@@ -12,7 +12,9 @@ DATABASES = {
         config.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/desideliver")
     )
 }
-CACHES = cache_settings("redis://127.0.0.1:6379/0")
+# Port 1: nothing real. tests/conftest.py points the cache at the session's Redis, and stops the
+# session if the cache was built before that (it would silently ignore every error).
+CACHES = cache_settings("redis://127.0.0.1:1/0")
 
 # Hashing cost is not under test; Django's default hasher is (tests/test_security.py).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,109 @@
+"""The admin's login over real HTTP against a production deployment: throttled, and short sessions."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from tests import servers
+from tests.reliability import harness
+from tests.reliability.conftest import ADMIN_URL
+from tests.service import Service
+
+pytestmark = pytest.mark.slow
+
+LOGIN = f"/{ADMIN_URL}login/"
+
+
+@pytest.fixture(scope="module")
+def admin_environment(
+    postgres_server: servers.PostgreSQLExecutor,
+    redis_server: servers.RedisExecutor,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, str]:
+    """Its own deployment with collected static files: the admin's pages render them."""
+    environment = harness.deploy(
+        postgres_server, redis_server, 7, ADMIN_URL=ADMIN_URL, STATIC_ROOT=str(tmp_path_factory.mktemp("static"))
+    )
+    harness.run_manage(environment, "collectstatic", "--noinput")
+    return environment
+
+
+@pytest.fixture(scope="module")
+def live(admin_environment: dict[str, str]) -> Iterator[Service]:
+    with harness.serving(admin_environment) as service:
+        yield service
+
+
+@pytest.fixture(scope="module")
+def live_environment(admin_environment: dict[str, str]) -> dict[str, str]:
+    return admin_environment
+
+
+@pytest.fixture(scope="module")
+def superuser(live_environment: dict[str, str]) -> dict[str, Any]:
+    (user,) = harness.make_users(live_environment, 1, prefix="admin-login")
+    harness.execute(
+        live_environment["DATABASE_URL"],
+        "UPDATE users_user SET is_staff = true, is_superuser = true WHERE id = %s",
+        user["id"],
+    )
+    return user
+
+
+def post_login(live: Service, email: str, password: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The browser's two steps: load the form (CSRF cookie and token), then post it."""
+    page = harness.request(live.base_url, "GET", LOGIN, headers={"Accept": "text/html"})
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.body)
+    assert token, page.body[:500]
+    cookie = page.headers["set-cookie"].split(";", 1)[0]
+    connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            LOGIN,
+            body=urlencode({"csrfmiddlewaretoken": token.group(1).decode(), "username": email, "password": password}),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+        )
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
+
+
+def test_failed_admin_logins_are_throttled_per_account(
+    live: Service, live_environment: dict[str, str], superuser: dict[str, Any]
+) -> None:
+    harness.clear_throttles(live_environment)
+    try:
+        statuses = [post_login(live, superuser["email"], f"wrong-{n}")[0] for n in range(5)]
+        assert statuses == [200] * 5  # the form again, "please enter a correct email and password"
+        refused, headers, body = post_login(live, superuser["email"], harness.PASSWORD)
+        assert refused == 429, body[:300]  # even the right password, until the window ends
+        assert int(dict(headers)["Retry-After"]) > 0
+        other_account = post_login(live, "nobody-else@example.com", "wrong")[0]
+        assert other_account == 200  # another account (from the same address) is not locked by it
+    finally:
+        harness.clear_throttles(live_environment)
+
+
+def test_an_admin_session_ends_with_the_browser_and_within_two_hours(
+    live: Service, live_environment: dict[str, str], superuser: dict[str, Any]
+) -> None:
+    harness.clear_throttles(live_environment)
+    status, headers, body = post_login(live, superuser["email"], harness.PASSWORD)
+    assert status == 302, body[:300]
+    (session,) = [value for name, value in headers if name.lower() == "set-cookie" and value.startswith("sessionid=")]
+    assert "expires" not in session.lower()
+    assert "max-age" not in session.lower()  # a browser-session cookie
+    key = session.split(";", 1)[0].removeprefix("sessionid=")
+    ((expires,),) = harness.query(
+        live_environment["DATABASE_URL"], "SELECT expire_date FROM django_session WHERE session_key = %s", key
+    )
+    assert 0 < (expires - datetime.now(UTC)).total_seconds() <= 2 * 3600 + 60
