@@ -1,10 +1,7 @@
 import csv
-import logging
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, F, QuerySet, Value, When
 
@@ -13,9 +10,8 @@ from desideliver.catalog.models import Product
 from desideliver.catalog.services import invalidate_products
 from desideliver.core.errors import ApplicationError
 from desideliver.orders.models import Order, OrderItem
+from desideliver.orders.tasks import send_confirmation
 from desideliver.users.models import User
-
-logger = logging.getLogger(__name__)
 
 
 def user_orders(user: User) -> QuerySet[Order]:
@@ -44,7 +40,7 @@ def place_order(user: User) -> Order:
                 status=409,
             )
     order = Order.objects.create(user=user, total=sum((p.price * lines[p.pk] for p in products), Decimal("0.00")))
-    items = OrderItem.objects.bulk_create(
+    OrderItem.objects.bulk_create(
         OrderItem(order=order, product=p, product_name=p.name, unit_price=p.price, quantity=lines[p.pk])
         for p in products
     )
@@ -54,25 +50,9 @@ def place_order(user: User) -> Order:
     )
     CartItem.objects.filter(user=user).delete()
     invalidate_products(lines)
-    transaction.on_commit(lambda: send_confirmation(order, items, user.email))
+    # Queued in this transaction: a rollback leaves no e-mail behind, a commit leaves one to send.
+    send_confirmation.defer(order_id=order.pk)
     return order
-
-
-def send_confirmation(order: Order, items: Iterable[OrderItem], email: str) -> None:
-    """Email the buyer; a mail failure is logged and never undoes the order.
-
-    Built from the committed order's rows still in memory: reading them back costs two queries.
-    """
-    lines = "\n".join(f"  {item.quantity} × {item.product_name} @ {item.unit_price}" for item in items)
-    try:
-        send_mail(
-            subject=f"DesiDeliver order {order.pk} confirmed",
-            message=f"Thank you for your order.\n\n{lines}\n\nTotal: {order.total}\n",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[email],
-        )
-    except Exception:
-        logger.exception("confirmation email for order %s failed", order.pk)
 
 
 class _Echo:

@@ -23,11 +23,13 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "corsheaders",
+    "procrastinate.contrib.django",
     "desideliver.core",
     "desideliver.users",
     "desideliver.catalog",
     "desideliver.cart",
     "desideliver.orders",
+    "desideliver.tickets",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +160,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "login": config.str("THROTTLE_LOGIN_RATE", default="10/min"),
         "register": config.str("THROTTLE_REGISTER_RATE", default="20/hour"),
+        "ticket_create": config.str("THROTTLE_TICKET_CREATE_RATE", default="10/hour"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "desideliver.core.errors.api_exception_handler",
@@ -170,7 +173,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"OrderStatus": "desideliver.orders.models.Order.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatus": "desideliver.orders.models.Order.Status",
+        "TicketStatus": "desideliver.tickets.models.Ticket.Status",
+    },
 }
 
 CORS_ALLOWED_ORIGINS = config.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -195,9 +201,20 @@ STORAGES = {
 # --- Email -------------------------------------------------------------------------------------
 vars().update(config.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = config.str("DEFAULT_FROM_EMAIL", default="DesiDeliver <orders@desideliver.invalid>")
-# Confirmation mail is sent after the order commits, in the request: a hung mail server must not
-# hold the worker until gunicorn kills it.
+# Mail is sent by `desideliver worker` (jobs): a hung mail server fails the attempt after this long
+# and the job is retried with backoff, instead of holding a worker thread.
 EMAIL_TIMEOUT = config.int("EMAIL_TIMEOUT", default=5, minimum=1)
+
+# --- Background jobs (procrastinate, in PostgreSQL; see docs/architecture.md) --------------------
+JOBS_MAX_ATTEMPTS = config.int("JOBS_MAX_ATTEMPTS", default=10, minimum=1)
+JOBS_CONCURRENCY = config.int("JOBS_CONCURRENCY", default=4, minimum=1)
+# On SIGTERM the worker stops fetching and waits this long for the jobs in hand (compose's
+# stop_grace_period for the worker is longer).
+JOBS_SHUTDOWN_TIMEOUT = config.float("JOBS_SHUTDOWN_TIMEOUT", default=20.0)
+config.require("JOBS_SHUTDOWN_TIMEOUT", JOBS_SHUTDOWN_TIMEOUT >= 0, "must be 0 or more seconds")
+# A worker silent for 3 heartbeats is presumed dead: its running jobs are queued again.
+JOBS_HEARTBEAT_SECONDS = config.float("JOBS_HEARTBEAT_SECONDS", default=10.0)
+config.require("JOBS_HEARTBEAT_SECONDS", JOBS_HEARTBEAT_SECONDS > 0, "must be more than 0 seconds")
 
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = config.str("LOG_LEVEL", default="INFO").upper()
