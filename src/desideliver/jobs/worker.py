@@ -2,11 +2,13 @@
 
 procrastinate's worker does the work: it claims jobs with `FOR UPDATE SKIP LOCKED`, wakes on
 PostgreSQL LISTEN/NOTIFY (polling as a fallback), retries failures with the task's backoff,
-heartbeats, and on a stop signal stops fetching and waits up to JOBS_SHUTDOWN_TIMEOUT for running
-jobs. Beside it a watchdog, every heartbeat interval, puts back in the queue the jobs of workers
-that stopped heartbeating (killed, crashed, lost their host) — procrastinate finds them
-(`get_stalled_jobs`) but leaves retrying them to the application — and refreshes the liveness file
-the healthcheck reads.
+heartbeats, and on a stop signal stops fetching and waits for the running jobs. Beside it a
+watchdog, every heartbeat interval:
+- puts back in the queue the jobs of workers that stopped heartbeating (killed, crashed, lost
+  their host) — procrastinate finds them (`get_stalled_jobs`) but leaves retrying them to us;
+- keeps this worker's heartbeat going while it drains after a stop signal (procrastinate stops
+  its own heartbeat first), so no other worker mistakes a job being finished for an orphan;
+- refreshes the liveness file that `desideliver worker-healthcheck` reads.
 """
 
 import asyncio
@@ -38,17 +40,20 @@ async def work() -> None:
     connector = app.connector.get_worker_connector()  # type: ignore[attr-defined]  # the DjangoConnector's
     with app.replace_connector(connector) as worker_app:
         async with worker_app.open_async():
-            watchdog = asyncio.create_task(watch(worker_app), name="desideliver-watchdog")
+            worker_app.perform_import_paths()
+            worker = Worker(
+                app=worker_app,
+                name="desideliver",
+                concurrency=settings.JOBS_CONCURRENCY,
+                shutdown_graceful_timeout=settings.JOBS_SHUTDOWN_TIMEOUT,
+                update_heartbeat_interval=settings.JOBS_HEARTBEAT_SECONDS,
+                stalled_worker_timeout=stalled_after(),
+                delete_jobs="never",  # finished jobs stay visible in the admin
+                task_middleware=[with_usable_database_connection],
+            )
+            watchdog = asyncio.create_task(watch(worker), name="desideliver-watchdog")
             try:
-                await worker_app.run_worker_async(
-                    name="desideliver",
-                    concurrency=settings.JOBS_CONCURRENCY,
-                    shutdown_graceful_timeout=settings.JOBS_SHUTDOWN_TIMEOUT,
-                    update_heartbeat_interval=settings.JOBS_HEARTBEAT_SECONDS,
-                    stalled_worker_timeout=stalled_after(),
-                    delete_jobs="never",  # finished jobs stay visible in the admin
-                    task_middleware=[with_usable_database_connection],
-                )
+                await worker.run()
             finally:
                 watchdog.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -69,15 +74,18 @@ def stalled_after() -> float:
     return settings.JOBS_HEARTBEAT_SECONDS * STALLED_AFTER_HEARTBEATS
 
 
-async def watch(worker_app: App) -> None:
+async def watch(worker: Worker) -> None:
     interval = settings.JOBS_HEARTBEAT_SECONDS
     while True:
         try:
-            await retry_stalled_jobs(worker_app)
+            if worker.worker_id is not None:
+                await worker.app.job_manager.update_heartbeat(worker.worker_id)
+                await retry_stalled_jobs(worker.app)
         except Exception as error:  # noqa: BLE001 — an unreachable database is reported, not fatal
             logger.warning("job database unreachable: %s", error)
         else:
-            health.beat(alive_for=stalled_after())
+            if worker.worker_id is not None:
+                health.beat(alive_for=stalled_after())
         await asyncio.sleep(interval)
 
 
