@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import signal
 import statistics
-import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import port_for
@@ -19,43 +16,10 @@ import pytest
 from tests import servers
 from tests.mailbox import Mailbox, SMTPServer
 from tests.reliability import harness
-from tests.service import Service, desideliver_command
+from tests.reliability.workers import HEARTBEAT, Worker, healthcheck, worker_environment
+from tests.service import Service
 
 pytestmark = pytest.mark.slow
-
-HEARTBEAT = 0.5  # JOBS_HEARTBEAT_SECONDS: a killed worker's jobs are retried after 3 missed beats
-
-
-@dataclass
-class Worker:
-    environment: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
-    log_path: Path = field(default_factory=lambda: Path(tempfile.mkstemp(prefix="desideliver-worker-")[1]))
-
-    def start(self, timeout: float = 60) -> Worker:
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                desideliver_command("worker"), env=self.environment, stdout=log, stderr=subprocess.STDOUT
-            )
-        harness.wait_until(self.healthy, timeout, interval=0.2)
-        return self
-
-    def healthy(self) -> bool:
-        assert self.process is not None
-        assert self.process.poll() is None, f"worker exited with {self.process.returncode}:\n{self.log()}"
-        return healthcheck(self.environment) == 0
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-4000:]
-
-
-def healthcheck(environment: dict[str, str]) -> int:
-    return subprocess.run(desideliver_command("worker-healthcheck"), env=environment, capture_output=True).returncode
 
 
 @dataclass
@@ -90,17 +54,7 @@ class Shop:
         return harness.query(self.environment["DATABASE_URL"], sql, *params)
 
     def worker(self, smtp_port: int) -> Worker:
-        heartbeat_file = Path(tempfile.mkdtemp(prefix="desideliver-worker-")) / "alive"
-        return Worker(
-            {
-                **self.environment,
-                "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-                "JOBS_HEARTBEAT_SECONDS": str(HEARTBEAT),
-                "WORKER_HEARTBEAT_FILE": str(heartbeat_file),
-                "LOG_LEVEL": "INFO",
-                "EMAIL_TIMEOUT": "20",  # longer than any hold below, so only the test decides when a delivery ends
-            }
-        )
+        return Worker(worker_environment(self.environment, smtp_port))
 
 
 @pytest.fixture(scope="module")

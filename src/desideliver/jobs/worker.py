@@ -14,6 +14,7 @@ watchdog, every heartbeat interval:
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,10 @@ from django.conf import settings
 from django.db import close_old_connections
 from procrastinate import App, JobContext
 from procrastinate.contrib.django import app
+from procrastinate.exceptions import ConnectorException
 from procrastinate.worker import Worker
+from psycopg import OperationalError
+from psycopg_pool import PoolTimeout
 
 from desideliver.jobs import health
 
@@ -32,8 +36,14 @@ STALLED_AFTER_HEARTBEATS = 3  # missed heartbeats before a worker's running jobs
 
 
 def run() -> None:
+    """Work until stopped; a lost job database ends the process with one line and exit 1 (restart it)."""
     django.setup()
-    asyncio.run(work())
+    try:
+        asyncio.run(work())
+    except (PoolTimeout, ConnectorException, OperationalError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"desideliver worker: job database unreachable: {reason}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 async def work() -> None:
