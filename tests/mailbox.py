@@ -1,7 +1,8 @@
 """A real SMTP server on 127.0.0.1 (aiosmtpd, in a thread) that keeps what it accepts.
 
-`hold_first_recipient` parks the first delivery at RCPT TO, before any message data moves, so a
-test can kill or stop the sending process while it is in the middle of a delivery.
+`refuse_recipients` answers every RCPT TO with 550. `hold_first_recipient` parks the first delivery
+at RCPT TO, before any message data moves, so a test can kill or stop the sending process while it
+is in the middle of a delivery.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from aiosmtpd.controller import Controller
 
 
 class Mailbox:
-    def __init__(self, *, hold_first_recipient: bool = False) -> None:
+    def __init__(self, *, hold_first_recipient: bool = False, refuse_recipients: bool = False) -> None:
         self.messages: list[Message] = []
         self.held = threading.Event()  # the first delivery reached RCPT TO and waits
         self.release = threading.Event()
         self._hold = hold_first_recipient
+        self._refuse = refuse_recipients
         self._lock = threading.Lock()
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
@@ -30,6 +32,8 @@ class Mailbox:
             self.held.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.05)
+        if self._refuse:
+            return f"550 5.1.1 <{address}>: no such mailbox"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -3,6 +3,7 @@ import io
 import threading
 from decimal import Decimal
 
+import port_for
 import pytest
 from django.core import mail
 from django.db import connection
@@ -10,6 +11,7 @@ from procrastinate.contrib.django.models import ProcrastinateJob
 
 from desideliver.cart.models import CartItem
 from desideliver.catalog.models import Product
+from desideliver.jobs.mail import RecipientRefused
 from desideliver.orders.models import Order
 from desideliver.orders.services import place_order
 from desideliver.orders.tasks import send_confirmation
@@ -165,3 +167,21 @@ def test_a_hung_mail_server_neither_blocks_the_order_nor_loses_its_email(buyer, 
             send_confirmation(order_id=response.json()["id"])
         assert time.monotonic() - attempt_started < 5
     assert Order.objects.filter(pk=response.json()["id"]).exists()
+
+
+def test_a_refused_recipient_fails_the_job_without_naming_the_address(buyer, user, settings):
+    """A real SMTP server (aiosmtpd) answering 550 to RCPT TO: the job raises, so it is retried and,
+    after the last attempt, shown as failed — and its error, which is logged, carries no address."""
+    from tests.mailbox import Mailbox, SMTPServer
+
+    mailbox, port = Mailbox(refuse_recipients=True), port_for.select_random()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    CartItemFactory(user=user, quantity=1)
+    order_id = buyer.post("/api/orders/create/").json()["id"]
+    with SMTPServer(port, mailbox), pytest.raises(RecipientRefused) as refused:
+        send_confirmation(order_id=order_id)
+    assert str(refused.value) == "the mail server refused the recipient (SMTP 550)"
+    assert user.email not in str(refused.value)
+    assert refused.value.__suppress_context__  # the traceback won't show smtplib's error, which names it
+    assert mailbox.messages == []

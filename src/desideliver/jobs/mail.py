@@ -1,5 +1,6 @@
 """E-mail from jobs: any failure raises, so the job is retried instead of the message being lost."""
 
+import smtplib
 from email.utils import parseaddr
 
 from django.conf import settings
@@ -17,4 +18,13 @@ def send(*, subject: str, body: str, to: str, message_key: str) -> None:
     message = EmailMessage(
         subject, body, settings.DEFAULT_FROM_EMAIL, [to], headers={"Message-ID": f"<{message_key}@{domain}>"}
     )
-    message.send()
+    try:
+        message.send()
+    except smtplib.SMTPRecipientsRefused as error:
+        # Its text is the refused addresses: the job's failure is logged, and logs carry no personal data.
+        codes = sorted({code for code, _ in error.recipients.values()})
+        raise RecipientRefused(f"the mail server refused the recipient (SMTP {', '.join(map(str, codes))})") from None
+
+
+class RecipientRefused(Exception):
+    """The mail server refused the address; retried like any failure (a mailbox may be full for a while)."""
