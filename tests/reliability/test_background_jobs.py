@@ -127,6 +127,12 @@ def test_smtp_down_then_up_the_email_is_sent_after_with_backoff(shop: Shop, work
     workers.append(shop.worker(port).start())
     harness.wait_until(lambda: shop.job(order_id)["attempts"] >= 1, timeout=30)
     assert shop.job(order_id)["status"] == "todo"  # failed once, scheduled again after the backoff
+    ((backoff,),) = shop.query(
+        "SELECT extract(epoch FROM j.scheduled_at - e.at) FROM procrastinate_jobs j JOIN procrastinate_events e"
+        " ON e.job_id = j.id AND e.type = 'deferred_for_retry' WHERE j.args->>'order_id' = %s ORDER BY e.id LIMIT 1",
+        str(order_id),
+    )
+    assert 1.5 < float(backoff) < 2.5  # the first wait of 2, 4, 8 … s
     with SMTPServer(port, mailbox):
         mailbox.wait_for(1, timeout=30)  # the next attempt is 4 s after the second failure at most
     assert mailbox.subjects() == [subject(order_id)]
