@@ -155,17 +155,17 @@ def test_a_hung_mail_server_neither_blocks_the_order_nor_loses_its_email(buyer, 
         silent.listen()
         settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
         settings.EMAIL_HOST, settings.EMAIL_PORT = silent.getsockname()
-        settings.EMAIL_TIMEOUT = 1
+        settings.EMAIL_TIMEOUT = 3
         CartItemFactory(user=user, quantity=1)
         started = time.monotonic()
         response = buyer.post("/api/orders/create/")
         elapsed = time.monotonic() - started
         assert response.status_code == 201
-        assert elapsed < 1
+        assert elapsed < 3  # shorter than EMAIL_TIMEOUT: the request never waited for SMTP
         attempt_started = time.monotonic()
         with pytest.raises(smtplib.SMTPServerDisconnected, match="timed out"):
             send_confirmation(order_id=response.json()["id"])
-        assert time.monotonic() - attempt_started < 5
+        assert time.monotonic() - attempt_started < 8
     assert Order.objects.filter(pk=response.json()["id"]).exists()
 
 
