@@ -13,6 +13,7 @@ import pwd
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 import port_for
@@ -79,6 +80,28 @@ def postgresql(workdir: Path | None = None, dbname: str = "desideliver") -> Post
         user="postgres",
         postgres_options="-c fsync=off -c full_page_writes=off -c max_connections=200 -c listen_addresses=127.0.0.1",
     )
+
+
+def wait_until_accepting(server: PostgreSQLExecutor, timeout: float = 60.0) -> None:
+    """Block until the server answers a query.
+
+    mirakuru reports the executor started once the TCP port accepts, which PostgreSQL does while
+    still refusing sessions ("the database system is starting up"), a window that grows under load.
+    """
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(
+                host=server.host, port=server.port, user=server.user, dbname="postgres", connect_timeout=5
+            ) as connection:
+                connection.execute("SELECT 1")
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def redis(workdir: Path | None = None, password: str | None = None) -> RedisExecutor:

@@ -1,4 +1,4 @@
-"""`desideliver`: the one entrypoint, in the image and out (serve, manage, wait-for-db, healthcheck).
+"""`desideliver`: the one entrypoint, in the image and out (serve, worker, manage, wait-for-db, healthchecks).
 
 Only the standard library is imported here, so `healthcheck` starts in milliseconds; each
 command imports what it needs.
@@ -44,6 +44,13 @@ def serve() -> None:
     from desideliver.server import Server
 
     Server(options).run()
+
+
+def worker() -> None:
+    load_settings()
+    from desideliver.jobs.worker import run
+
+    run()
 
 
 def manage(arguments: Sequence[str]) -> None:
@@ -114,6 +121,8 @@ def parser() -> argparse.ArgumentParser:
     check = commands.add_parser("healthcheck", help="exit 0 if the local service is ready, else 1")
     check.add_argument("--url", help="default: http://127.0.0.1:$PORT/health/ready/")
     check.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+    commands.add_parser("worker", help="run background jobs (e-mail) until SIGTERM, finishing the jobs in hand")
+    commands.add_parser("worker-healthcheck", help="exit 0 if this container's worker heartbeat is recent, else 1")
     return root
 
 
@@ -127,3 +136,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         wait_for_db(args.timeout)
     elif args.command == "healthcheck":
         healthcheck(args.url or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}/health/ready/", args.timeout)
+    elif args.command == "worker":
+        worker()
+    elif args.command == "worker-healthcheck":
+        from desideliver.jobs.health import check
+
+        check()

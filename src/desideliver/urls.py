@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from desideliver.cart.views import AddToCartView, CartView, RemoveCartItemView, UpdateCartItemView
@@ -10,7 +10,7 @@ from desideliver.core.admin_login import throttled_admin_login
 from desideliver.orders.views import CreateOrderView, OrderDetailView, OrderExportView, OrderListView
 from desideliver.users.views import LoginView, LogoutView, RefreshView, RegisterView
 
-api = [
+api: list[URLPattern | URLResolver] = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("auth/login/", LoginView.as_view(), name="login"),
     path("auth/token/refresh/", RefreshView.as_view(), name="token-refresh"),
@@ -25,6 +25,7 @@ api = [
     path("orders/create/", CreateOrderView.as_view(), name="order-create"),
     path("orders/export.csv", OrderExportView.as_view(), name="order-export"),
     path("orders/<int:pk>/", OrderDetailView.as_view(), name="order-detail"),
+    path("tickets/", include("desideliver.tickets.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

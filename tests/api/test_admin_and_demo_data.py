@@ -22,7 +22,16 @@ def test_seed_demo_is_idempotent_and_scales(capsys):
 
 
 @pytest.mark.parametrize(
-    "model", ["users.user", "catalog.category", "catalog.product", "cart.cartitem", "orders.order"]
+    "model",
+    [
+        "users.user",
+        "catalog.category",
+        "catalog.product",
+        "cart.cartitem",
+        "orders.order",
+        "tickets.ticket",
+        "procrastinate.procrastinatejob",
+    ],
 )
 def test_admin_pages_work_for_every_model(client, model):
     staff = UserFactory(is_staff=True, is_superuser=True)
@@ -39,7 +48,7 @@ def test_every_model_is_registered():
 
     ours = [m for m in apps.get_models() if m.__module__.startswith("desideliver.")]
     unregistered = {m.__name__ for m in ours} - {m.__name__ for m in admin.site._registry}
-    assert unregistered == {"OrderItem"}  # shown inline on its order
+    assert unregistered == {"OrderItem", "TicketMessage"}  # shown inline on their order / ticket
 
 
 def test_order_admin_shows_its_lines_inline(client, client_for):

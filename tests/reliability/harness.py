@@ -330,7 +330,7 @@ def clear_throttles(environment: dict[str, str]) -> None:
 LIFTED_LIMITS = {
     **{
         f"THROTTLE_{scope}_RATE": "1000000/min"
-        for scope in ("LOGIN", "LOGIN_ACCOUNT", "REGISTER", "REFRESH", "CART", "ORDER", "EXPORT")
+        for scope in ("LOGIN", "LOGIN_ACCOUNT", "REGISTER", "REFRESH", "CART", "ORDER", "EXPORT", "TICKET_CREATE")
     },
     "ORDER_UNITS_LIMIT": "1000000000",
 }

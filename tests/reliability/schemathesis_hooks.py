@@ -26,13 +26,15 @@ REAL_IDS = {
     "item_id": os.environ.get("RELIABILITY_CART_ITEM_ID"),
     "id": os.environ.get("RELIABILITY_ORDER_ID"),
 }
+REAL_TICKET_ID = os.environ.get("RELIABILITY_TICKET_ID")  # `{id}` under /api/tickets/ is a ticket's
 
 
 @schemathesis.hook
 def map_path_parameters(context: Any, path_parameters: dict[str, Any] | None) -> dict[str, Any] | None:
     if not path_parameters:
         return path_parameters
-    for name, value in REAL_IDS.items():
+    is_ticket = context.operation is not None and context.operation.path.startswith("/api/tickets/")
+    for name, value in {**REAL_IDS, **({"id": REAL_TICKET_ID} if is_ticket else {})}.items():
         if value and name in path_parameters and random.random() < 0.5:
             path_parameters[name] = int(value)
     return path_parameters

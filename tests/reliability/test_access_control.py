@@ -25,17 +25,25 @@ PROTECTED = [
     ("POST", "/api/orders/create/"),
     ("GET", "/api/orders/export.csv"),
     ("GET", "/api/orders/{order}/"),
+    ("GET", "/api/tickets/"),
+    ("POST", "/api/tickets/create/"),
+    ("GET", "/api/tickets/{ticket}/"),
+    ("POST", "/api/tickets/{ticket}/messages/"),
+    ("POST", "/api/tickets/{ticket}/close/"),
 ]
 OWNED = [  # routes with an {id} that belongs to a user
     ("PUT", "/api/cart/update/{item}/", {"quantity": 1}),
     ("DELETE", "/api/cart/remove/{item}/", None),
     ("GET", "/api/orders/{order}/", None),
+    ("GET", "/api/tickets/{ticket}/", None),
+    ("POST", "/api/tickets/{ticket}/messages/", {"body": "Not my ticket."}),
+    ("POST", "/api/tickets/{ticket}/close/", None),
 ]
 
 
 @pytest.fixture(scope="module")
 def world(live: Service, live_environment: dict[str, str]) -> dict[str, Any]:
-    """Alice has a cart line and an order; Bob has nothing."""
+    """Alice has a cart line, an order and a ticket about it; Bob has nothing."""
     product_ids = harness.make_products(live_environment, [("Alice's atta", "2.00", 100), ("Bob's basil", "1.00", 100)])
     alice, bob = harness.make_users(live_environment, 2, prefix="acl")
     base = live.base_url
@@ -47,8 +55,16 @@ def world(live: Service, live_environment: dict[str, str]) -> dict[str, Any]:
     item = harness.request(
         base, "POST", "/api/cart/add/", body={"product_id": product_ids[1], "quantity": 2}, token=alice["access"]
     )
-    assert add.status == item.status == 201
-    return {"alice": alice, "bob": bob, "ids": {"item": item.json()["id"], "order": order.json()["id"]}}
+    ticket = harness.request(
+        base,
+        "POST",
+        "/api/tickets/create/",
+        body={"subject": "Atta", "message": "Where is it?", "order": order.json()["id"]},
+        token=alice["access"],
+    )
+    assert add.status == item.status == ticket.status == 201, ticket.body
+    ids = {"item": item.json()["id"], "order": order.json()["id"], "ticket": ticket.json()["id"]}
+    return {"alice": alice, "bob": bob, "ids": ids}
 
 
 def _claims(token: str) -> dict[str, Any]:
@@ -78,6 +94,7 @@ def test_another_users_object_is_404(
 def test_lists_show_only_own_objects(live: Service, world: dict[str, Any]) -> None:
     bob = world["bob"]["access"]
     assert harness.request(live.base_url, "GET", "/api/orders/", token=bob).json()["count"] == 0
+    assert harness.request(live.base_url, "GET", "/api/tickets/", token=bob).json()["count"] == 0
     assert harness.request(live.base_url, "GET", "/api/cart/", token=bob).json()["items"] == []
     export = harness.request(live.base_url, "GET", "/api/orders/export.csv", token=bob)
     assert export.status == 200

@@ -121,7 +121,14 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(
         item = harness.request(
             fuzzed.base_url, "POST", "/api/cart/add/", body={"product_id": products[1]}, token=token
         ).json()["id"]
-        ids = {"RELIABILITY_CART_ITEM_ID": str(item), "RELIABILITY_ORDER_ID": str(order)}
+        ticket = harness.request(
+            fuzzed.base_url, "POST", "/api/tickets/create/", body={"subject": "Fuzz", "message": "?"}, token=token
+        ).json()["id"]
+        ids = {
+            "RELIABILITY_CART_ITEM_ID": str(item),
+            "RELIABILITY_ORDER_ID": str(order),
+            "RELIABILITY_TICKET_ID": str(ticket),
+        }
     result = schemathesis(fuzzed, tmp_path / "junit.xml", *extra, environment=ids)
     (tmp_path / "schemathesis.txt").write_text(result.stdout)
     failures = result.stdout.find("=== FAILURES ===")

@@ -1,10 +1,7 @@
-import logging
-from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, F, QuerySet, Sum, Value, When
 from django.utils import timezone
@@ -15,9 +12,8 @@ from desideliver.catalog.models import Product
 from desideliver.catalog.services import invalidate_products
 from desideliver.core.errors import ApplicationError
 from desideliver.orders.models import Order, OrderItem
+from desideliver.orders.tasks import send_confirmation
 from desideliver.users.models import User
-
-logger = logging.getLogger(__name__)
 
 
 def user_orders(user: User) -> QuerySet[Order]:
@@ -102,7 +98,7 @@ def place_order(user: User, *, idempotency_key: str | None = None, fingerprint: 
     order = Order.objects.create(
         user=user, total=total, idempotency_key=idempotency_key or "", request_fingerprint=fingerprint
     )
-    items = OrderItem.objects.bulk_create(
+    OrderItem.objects.bulk_create(
         OrderItem(order=order, product=p, product_name=p.name, unit_price=p.price, quantity=lines[p.pk])
         for p in products
     )
@@ -112,22 +108,6 @@ def place_order(user: User, *, idempotency_key: str | None = None, fingerprint: 
     )
     CartItem.objects.filter(pk__in=[item.pk for item in cart]).delete()
     invalidate_products(lines)
-    transaction.on_commit(lambda: send_confirmation(order, items, user.email))
+    # Queued in this transaction: a rollback leaves no e-mail behind, a commit leaves one to send.
+    send_confirmation.defer(order_id=order.pk)
     return order, True
-
-
-def send_confirmation(order: Order, items: Iterable[OrderItem], email: str) -> None:
-    """Email the buyer; a mail failure is logged and never undoes the order.
-
-    Built from the committed order's rows still in memory: reading them back costs two queries.
-    """
-    lines = "\n".join(f"  {item.quantity} × {item.product_name} @ {item.unit_price}" for item in items)
-    try:
-        send_mail(
-            subject=f"DesiDeliver order {order.pk} confirmed",
-            message=f"Thank you for your order.\n\n{lines}\n\nTotal: {order.total}\n",
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[email],
-        )
-    except Exception:
-        logger.exception("confirmation email for order %s failed", order.pk)

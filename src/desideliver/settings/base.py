@@ -24,12 +24,14 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "corsheaders",
+    "procrastinate.contrib.django",
     "desideliver.core",
     "desideliver.users",
     "desideliver.catalog",
     "desideliver.cart",
     "desideliver.orders",
     "desideliver.throttling",
+    "desideliver.tickets",
 ]
 
 MIDDLEWARE = [
@@ -185,6 +187,7 @@ THROTTLE_RATES = {
     "cart": throttle_rate("THROTTLE_CART_RATE", "120/min"),
     "order": throttle_rate("THROTTLE_ORDER_RATE", "10/min"),
     "export": throttle_rate("THROTTLE_EXPORT_RATE", "30/hour"),
+    "ticket_create": throttle_rate("THROTTLE_TICKET_CREATE_RATE", "10/hour"),
 }
 # At most this many units in one user's orders (not cancelled) over the last window.
 ORDER_UNITS_LIMIT = config.int("ORDER_UNITS_LIMIT", default=100, minimum=1)
@@ -219,7 +222,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"OrderStatus": "desideliver.orders.models.Order.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatus": "desideliver.orders.models.Order.Status",
+        "TicketStatus": "desideliver.tickets.models.Ticket.Status",
+    },
 }
 
 CORS_ALLOWED_ORIGINS = config.list("CORS_ALLOWED_ORIGINS", default=[])
@@ -254,9 +260,20 @@ STORAGES = {
 # --- Email -------------------------------------------------------------------------------------
 vars().update(config.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = config.str("DEFAULT_FROM_EMAIL", default="DesiDeliver <orders@desideliver.invalid>")
-# Confirmation mail is sent after the order commits, in the request: a hung mail server must not
-# hold the worker until gunicorn kills it.
+# Mail is sent by `desideliver worker` (jobs): a hung mail server fails the attempt after this long
+# and the job is retried with backoff, instead of holding a worker thread.
 EMAIL_TIMEOUT = config.int("EMAIL_TIMEOUT", default=5, minimum=1)
+
+# --- Background jobs (procrastinate, in PostgreSQL; see docs/architecture.md) --------------------
+JOBS_MAX_ATTEMPTS = config.int("JOBS_MAX_ATTEMPTS", default=10, minimum=1)
+JOBS_CONCURRENCY = config.int("JOBS_CONCURRENCY", default=4, minimum=1)
+# On SIGTERM the worker stops fetching and waits this long for the jobs in hand (compose's
+# stop_grace_period for the worker is longer).
+JOBS_SHUTDOWN_TIMEOUT = config.float("JOBS_SHUTDOWN_TIMEOUT", default=20.0)
+config.require("JOBS_SHUTDOWN_TIMEOUT", JOBS_SHUTDOWN_TIMEOUT >= 0, "must be 0 or more seconds")
+# A worker silent for 3 heartbeats is presumed dead: its running jobs are queued again.
+JOBS_HEARTBEAT_SECONDS = config.float("JOBS_HEARTBEAT_SECONDS", default=10.0)
+config.require("JOBS_HEARTBEAT_SECONDS", JOBS_HEARTBEAT_SECONDS > 0, "must be more than 0 seconds")
 
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = config.str("LOG_LEVEL", default="INFO").upper()

@@ -1,0 +1,1 @@
+"""Support tickets: a customer's question (optionally about one of their orders) and the replies."""

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from desideliver.tickets.views import (
+    CloseTicketView,
+    OpenTicketView,
+    TicketDetailView,
+    TicketListView,
+    TicketMessageView,
+)
+
+urlpatterns = [
+    path("", TicketListView.as_view(), name="ticket-list"),
+    path("create/", OpenTicketView.as_view(), name="ticket-create"),
+    path("<int:pk>/", TicketDetailView.as_view(), name="ticket-detail"),
+    path("<int:pk>/messages/", TicketMessageView.as_view(), name="ticket-message"),
+    path("<int:pk>/close/", CloseTicketView.as_view(), name="ticket-close"),
+]
