@@ -14,6 +14,7 @@ import pwd
 import shutil
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 import port_for
@@ -107,6 +108,25 @@ def redis(workdir: Path | None = None, password: str | None = None) -> RedisExec
         datadir=workdir,
         password=password,
     )
+
+
+def wait_until_accepting(server: PostgreSQLExecutor, timeout: float = 60) -> None:
+    """Block until PostgreSQL accepts connections.
+
+    The executor returns once the port is open, which is before crash recovery or start-up ends
+    ("the database system is starting up") on a loaded machine.
+    """
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(database_url(server, "postgres"), connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def database_url(server: PostgreSQLExecutor, dbname: str) -> str:

@@ -19,6 +19,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[server
     except servers.MissingBinary as error:
         pytest.exit(str(error), returncode=3)
     with server:
+        servers.wait_until_accepting(server)
         yield server
     shutil.rmtree(Path(server.datadir).parent, ignore_errors=True)
 

@@ -8,6 +8,7 @@ from devtools.servers import (
     postgresql,
     redis,
     redis_url,
+    wait_until_accepting,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "postgresql",
     "redis",
     "redis_url",
+    "wait_until_accepting",
 ]
