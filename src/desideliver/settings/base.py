@@ -34,10 +34,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "desideliver.core.middleware.RequestIdMiddleware",
     "desideliver.core.middleware.RequestBodyLimitMiddleware",
+    "desideliver.core.routing.HttpsRedirectExplainedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "desideliver.core.routing.ApiRouteMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -145,7 +147,7 @@ SIMPLE_JWT = {
 
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["desideliver.users.authentication.ExpiryAwareJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
@@ -154,7 +156,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
+        "desideliver.core.ordering.StrictOrderingFilter",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "login": config.str("THROTTLE_LOGIN_RATE", default="10/min"),
@@ -225,5 +227,10 @@ def logging_config(log_format: str, level: str) -> dict:
             "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "default"}
         },
         "root": {"handlers": ["stdout"], "level": level},
-        "loggers": {"django.server": {"level": "WARNING"}},
+        # Django's own defaults give `django` a console handler of its own (with DEBUG) and
+        # `django.server` one that doesn't propagate: reset both so each line is printed once.
+        "loggers": {
+            "django": {"handlers": [], "propagate": True},
+            "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+        },
     }

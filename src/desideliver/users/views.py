@@ -35,7 +35,14 @@ class RegisterView(APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer, **error_responses(400, 401, 429)}))
+@extend_schema_view(
+    post=extend_schema(
+        responses={
+            200: TokenPairSerializer,
+            **error_responses(400, 401, 429, s401="Wrong email or password (code `no_active_account`)."),
+        }
+    )
+)
 class LoginView(TokenObtainPairView):
     """`{email, password}` → `{access, refresh}`; failed attempts are throttled per client."""
 
@@ -43,6 +50,13 @@ class LoginView(TokenObtainPairView):
     throttle_scope = "login"
 
 
-@extend_schema_view(post=extend_schema(responses={200: RefreshedTokensSerializer, **error_responses(400, 401)}))
+@extend_schema_view(
+    post=extend_schema(
+        responses={
+            200: RefreshedTokensSerializer,
+            **error_responses(400, 401, s401="The refresh token is invalid, expired or already used."),
+        }
+    )
+)
 class RefreshView(TokenRefreshView):
     """`{refresh}` → `{access, refresh}`: the refresh token rotates and the old one is blacklisted."""
