@@ -72,7 +72,7 @@ class Postgres:
     def ensure_running(self) -> None:
         leftover = running_pid(self.data / "postmaster.pid", "postgres")
         if leftover and self.port in listening_ports(leftover):
-            print(f"PostgreSQL from an earlier run is still up (pid {leftover}, {self.data}): reusing it")
+            print(f"PostgreSQL is already running (pid {leftover}, {self.data}): using it")
             return
         if leftover:
             print(f"PostgreSQL from an earlier run is up on another port (pid {leftover}): stopping it")
@@ -127,7 +127,7 @@ class Redis:
     def ensure_running(self) -> None:
         leftover = running_pid(self.pid_file, "redis")
         if leftover and self.port in listening_ports(leftover):
-            print(f"Redis from an earlier run is still up (pid {leftover}): reusing it")
+            print(f"Redis is already running (pid {leftover}): using it")
             return
         if leftover:
             self.stop()

@@ -132,7 +132,7 @@ def test_make_dev_as_root_in_a_directory_postgres_cannot_enter_survives_kill_9(c
     second = MakeDev(clone, first.port, first.pg_port, first.redis_port).start()
     second.wait_ready()
     assert second.get("/api/products/1/") == 200
-    assert f"still up (pid {leftover}" in second.log()
+    assert f"already running (pid {leftover}" in second.log()
 
     second.signal_group(signal.SIGINT)  # Ctrl-C
     assert second.wait() in (0, 130, -signal.SIGINT), second.log()[-2000:]  # make re-raises SIGINT
