@@ -27,7 +27,7 @@ from devtools import servers
 from devtools.ports import PortTaken, listening_ports, require_free
 
 ROOT = Path(__file__).resolve().parent.parent
-CREATE_DATABASE = "SELECT 1 FROM pg_database WHERE datname = 'desideliver'"
+DATABASE_EXISTS = "SELECT 1 FROM pg_database WHERE datname = 'desideliver'"
 
 
 class DevError(RuntimeError):
@@ -97,7 +97,7 @@ class Postgres:
         import psycopg
 
         with psycopg.connect(self.url("postgres"), autocommit=True) as db:
-            if not db.execute(CREATE_DATABASE).fetchone():
+            if not db.execute(DATABASE_EXISTS).fetchone():
                 db.execute("CREATE DATABASE desideliver")
 
     def _prepare_directory(self) -> None:
