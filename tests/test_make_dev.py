@@ -171,3 +171,17 @@ def test_make_dev_fails_naming_the_process_that_holds_its_port(clone: Path, vari
     assert postmaster_pid(cluster_directory(clone / ".dev")) is None, "nothing is left running"
     with socket.socket() as probe:  # Redis, if it was started, was stopped again
         assert probe.connect_ex(("127.0.0.1", redis_port)) != 0
+
+
+def test_make_dev_names_postgres_log_when_it_cannot_start(clone: Path) -> None:
+    cluster = cluster_directory(clone / ".dev")
+    cluster.mkdir(parents=True)
+    (cluster / "PG_VERSION").write_text("15\n")  # a cluster that looks initialised but has no files
+    if os.geteuid() == 0:
+        subprocess.run(["chown", "-R", "postgres:", str(cluster)], check=True)
+    run = MakeDev(clone, *free_ports()).start()
+    code = run.wait(timeout=120)
+    output = run.log()
+    assert code != 0
+    assert f"PostgreSQL did not start; its log, {cluster / 'server.log'}, ends:" in output
+    assert "postgresql.conf" in output.split("ends:")[1], "the log's own reason is shown"
