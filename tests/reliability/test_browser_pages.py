@@ -56,6 +56,8 @@ def test_swagger_ui_renders_operations_offline(live: Service, browser: Chromium,
     page.screenshot(screenshots / "swagger-ui.png")
     assert_clean(page, live.base_url)
     assert any("/static/drf_spectacular_sidecar/swagger-ui-dist/" in url for url in page.requests)
+    schema_link = page.evaluate("document.querySelector('.info .link, .info a').href")
+    assert schema_link.endswith("/api/schema/?format=json"), "a link a browser displays, not a YAML download"
 
 
 def test_redoc_renders_operations_offline(live: Service, browser: Chromium, screenshots: Path) -> None:
