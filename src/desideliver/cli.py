@@ -36,11 +36,33 @@ def load_settings() -> None:
         raise SystemExit(EXIT_CONFIGURATION) from None
 
 
+def require_collected_static() -> None:
+    """With hashed static files (production), their manifest must exist before the first request.
+
+    Without it every page that links a static file (the admin, the docs) is a 500.
+    """
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if "Manifest" not in settings.STORAGES["staticfiles"]["BACKEND"]:
+        return
+    manifest = Path(settings.STATIC_ROOT or "", "staticfiles.json")
+    if not manifest.is_file():
+        print(
+            f"desideliver: STATIC_ROOT={settings.STATIC_ROOT} has no staticfiles.json: collect the static files "
+            "first (desideliver manage collectstatic --noinput; the image has them from its build)",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_CONFIGURATION)
+
+
 def serve() -> None:
     from desideliver import gunicorn_conf
 
     options = gunicorn_conf.options()
     load_settings()  # reports gunicorn's variables and Django's together, before gunicorn reads any
+    require_collected_static()
     from desideliver.server import Server
 
     Server(options).run()

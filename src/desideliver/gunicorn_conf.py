@@ -42,7 +42,7 @@ def default_workers() -> int:
 
 def options() -> dict[str, Any]:
     host = config.str("BIND_HOST", default="0.0.0.0")  # noqa: S104 — a container listens on all interfaces
-    port = config.int("PORT", default=8000, minimum=1)
+    port = config.int("PORT", default=8000, minimum=1, maximum=65535)
     log_format = config.str(
         "LOG_FORMAT", default="json" if os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith("production") else "text"
     )

@@ -9,7 +9,8 @@ healthcheck each container would get. Here they run as local processes instead o
   the URLs changed (no /etc/hosts entries);
 - every `/run/secrets/NAME` path replaced by a temporary file holding that secret, for the
   secrets the service actually mounts (an unmounted one stays a missing path and fails);
-- STATIC_ROOT (a Nix store path in the image) replaced by an empty temporary directory.
+- STATIC_ROOT (a Nix store path in the image) replaced by static files collected here the same
+  way (`desideliver serve` refuses to start without their manifest).
 
 The servers are this module's own, so both passwords are really checked: PostgreSQL with
 scram-sha-256 for the compose role over TCP, Redis with `requirepass`. What this cannot show
@@ -37,6 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 import port_for
 import psycopg
 import pytest
+from devtools.service import collected_static_root
 from pytest_redis.executor import RedisExecutor
 
 from tests import servers
@@ -156,7 +158,7 @@ class Native:
         for name, value in image_env.items():
             if name not in {"PATH", "SSL_CERT_FILE"}:  # paths inside the image only
                 environment[name] = value
-        environment["STATIC_ROOT"] = str(static_root)
+        environment["STATIC_ROOT"] = collected_static_root()
         environment["PORT"] = str(port_for.select_random())  # the container's 8000, somewhere free here
         for name, value in (spec.get("environment") or {}).items():
             if value is None:
