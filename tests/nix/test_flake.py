@@ -159,6 +159,21 @@ def test_workflow_builds_checks_and_smoke_tests_the_image() -> None:
         assert step in image, step
 
 
+def test_workflow_builds_the_sbom_and_publishes_a_vulnerability_scan() -> None:
+    job = _workflow()["jobs"]["image"]
+    commands = _commands(job)
+    assert "nix build .#sbom" in commands
+    assert "nixpkgs#trivy" in commands
+    assert 'trivy image --scanners vuln --format json --output trivy-image.json "desideliver:$tag"' in commands
+    assert "trivy sbom --format json --output trivy-sbom.json sbom.cdx.json" in commands
+    assert "GITHUB_STEP_SUMMARY" in commands
+    names = [step.get("name", "") for step in job["steps"]]
+    assert names.index("Load the image") < names.index("Vulnerability scan (Trivy)")
+    (publish,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert publish["if"] == "always()"
+    assert {"sbom.cdx.json", "trivy-image.json", "trivy-sbom.json"} <= set(publish["with"]["path"].split())
+
+
 def test_workflow_compares_two_independent_builds() -> None:
     jobs = _workflow()["jobs"]
     assert "needs" not in jobs["image-again"], "independent: its own runner and store"
