@@ -75,13 +75,22 @@ def _pg_ctl_for_this_user(pg_ctl: str, workdir: Path) -> str:
     return str(wrapper)
 
 
+class ReadyPostgreSQLExecutor(PostgreSQLExecutor):
+    """pytest-postgresql's executor whose start (and restart) returns only once sessions are accepted."""
+
+    def start(self) -> ReadyPostgreSQLExecutor:
+        super().start()
+        wait_until_accepting(self)
+        return self
+
+
 def postgresql(workdir: Path | None = None, dbname: str = "desideliver") -> PostgreSQLExecutor:
     """A PostgreSQL executor on a free port, not yet started; user `postgres`, trust auth, loopback only."""
     pg_ctl = find_pg_ctl()
     workdir = Path(workdir or tempfile.mkdtemp(prefix="desideliver-pg-"))
     workdir.chmod(0o755)
     executable = _pg_ctl_for_this_user(pg_ctl, workdir)
-    return PostgreSQLExecutor(
+    return ReadyPostgreSQLExecutor(
         executable=executable,
         host="127.0.0.1",
         port=port_for.select_random(),

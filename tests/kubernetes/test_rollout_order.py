@@ -26,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import port_for
 import psycopg
 import pytest
+from devtools.service import collected_static_root
 from pytest_redis.executor import RedisExecutor
 
 from tests import servers
@@ -69,13 +70,12 @@ def database(postgres_server: servers.PostgreSQLExecutor) -> str:
 def local(
     container: Container,
     secret_files: dict[str, Path],
-    static_root: Path,
     database_url: str,
     redis: RedisExecutor,
 ) -> tuple[list[str], dict[str, str]]:
     """The container's argv and environment, as a local process against the local servers."""
     variables = project.container_environment(
-        manifests.environment(container, manifests.rendered(OVERLAY)), secret_files, static_root
+        manifests.environment(container, manifests.rendered(OVERLAY)), secret_files, Path(collected_static_root())
     )
     assert urlsplit(variables["DATABASE_URL"]).hostname == "db"
     assert urlsplit(variables["REDIS_URL"]).hostname == "redis"
@@ -113,7 +113,7 @@ def test_web_is_not_ready_until_the_migration_job_has_run(
     job = list(manifests.containers(manifests.find(objects, "Job", "migrate")))
     assert [c.init for c in job] == [True, False], "wait-for-db, then migrate"
 
-    argv, environment = local(web, secret_files, tmp_path, database, password_redis)
+    argv, environment = local(web, secret_files, database, password_redis)
     service = Service(environment, argv)
     service.start(ready_path="/health/")
     try:
@@ -126,7 +126,7 @@ def test_web_is_not_ready_until_the_migration_job_has_run(
         assert body["checks"]["migrations"]["state"] == "failing"
 
         for container in job:
-            job_argv, job_environment = local(container, secret_files, tmp_path, database, password_redis)
+            job_argv, job_environment = local(container, secret_files, database, password_redis)
             result = subprocess.run(job_argv, env=job_environment, capture_output=True, text=True, timeout=180)
             assert result.returncode == 0, f"{container.label}:\n{result.stdout}\n{result.stderr}"
             if container.init:
@@ -176,12 +176,12 @@ def test_the_workers_liveness_probe_follows_its_heartbeat(
     failing once it is gone (SIGKILL: the kubelet would restart the container)."""
     objects = manifests.rendered(OVERLAY)
     for container in manifests.containers(manifests.find(objects, "Job", "migrate")):
-        job_argv, job_environment = local(container, secret_files, tmp_path, database, password_redis)
+        job_argv, job_environment = local(container, secret_files, database, password_redis)
         result = subprocess.run(job_argv, env=job_environment, capture_output=True, text=True, timeout=180)
         assert result.returncode == 0, f"{container.label}:\n{result.stdout}\n{result.stderr}"
     (worker,) = manifests.containers(manifests.find(objects, "Deployment", "worker"))
     probe = worker.spec["livenessProbe"]
-    argv, environment = local(worker, secret_files, tmp_path, database, password_redis)
+    argv, environment = local(worker, secret_files, database, password_redis)
     # The container's /tmp, and a 1 s heartbeat (valid for 3) so that a dead worker shows in seconds.
     environment["WORKER_HEARTBEAT_FILE"] = str(tmp_path / "desideliver-worker.alive")
     environment["JOBS_HEARTBEAT_SECONDS"] = "1"
