@@ -100,7 +100,8 @@ image: ## build the image with Nix and load it into Docker as desideliver:<versi
 
 up: check-secrets ## start the stack and wait until every service is healthy (DEV_PORTS=1: db/redis on 127.0.0.1)
 	@# The image compose will run (DESIDELIVER_IMAGE and DESIDELIVER_TAG from .env or the shell).
-	@image=$$($(DC) config --images web) && [ -n "$$image" ] || { echo "docker compose config failed" >&2; exit 1; }; \
+	@image=$$($(DC) config --format json web | python3 -c 'import json, sys; print(json.load(sys.stdin)["services"]["web"]["image"])') \
+	  || { echo "docker compose config failed" >&2; exit 1; }; \
 	docker image inspect "$$image" >/dev/null 2>&1 || \
 	  { echo "image $$image is not loaded: run 'make image' first, or set DESIDELIVER_TAG in .env to a loaded tag" >&2; exit 1; }
 	$(DC) up --detach --wait --wait-timeout 120

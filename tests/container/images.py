@@ -156,16 +156,38 @@ def poetry() -> str:
     raise RuntimeError("poetry not found (set POETRY, or run `make lint` once)")
 
 
-def locked_site_packages() -> Path:
-    """poetry.lock's main group, installed with every hash checked; cached by the lock's hash."""
+def for_python(requirements: str, python_full_version: str) -> str:
+    """`poetry export`'s requirements with each marker decided for the image's Python, not this one.
+
+    The export keeps markers (redis needs async-timeout below Python 3.11.3, say); pip would decide
+    them for the Python running pip, which is not the image's."""
+    from packaging.markers import Marker
+
+    python_version = ".".join(python_full_version.split(".")[:2])
+    environment = {"python_full_version": python_full_version, "python_version": python_version}
+    kept = []
+    for requirement in requirements.replace("\\\n", " ").splitlines():
+        if not requirement.strip() or requirement.lstrip().startswith("#"):
+            continue
+        head, _, hashes = requirement.partition(" --hash")
+        name, _, marker = head.partition(";")
+        if not marker.strip() or Marker(marker.strip()).evaluate(environment):
+            kept.append(f"{name.strip()} --hash{hashes}")
+    return "\n".join(kept) + "\n"
+
+
+def locked_site_packages(python_full_version: str) -> Path:
+    """poetry.lock's main group for the image's Python, installed with every hash checked; cached
+    by the lock's hash (and that Python's version)."""
     key = digest(ROOT / "poetry.lock", ROOT / "pyproject.toml")
-    target = rootfs.CACHE / f"site-packages-{key}"
+    target = rootfs.CACHE / f"site-packages-{key}-py{python_full_version}"
     if target.exists():
         return target
     with tempfile.TemporaryDirectory(dir=rootfs.scratch()) as scratch:
         requirements = Path(scratch) / "requirements.txt"
         run(poetry(), "export", "--only", "main", "-f", "requirements.txt", "-o", requirements, cwd=ROOT)
         assert "--hash=sha256:" in requirements.read_text(), "poetry export gave no hashes"
+        requirements.write_text(for_python(requirements.read_text(), python_full_version))
         partial = Path(scratch) / "site-packages"
         run(
             sys.executable, "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps", "--no-compile",
@@ -200,7 +222,9 @@ def assemble_app(runtime: Path, final: Path) -> None:
     site = f"{VENV}/lib/{python}/site-packages"
     # The app's environment, inside the runtime root so its Python can compile and check it.
     venv = runtime / VENV.lstrip("/")
-    shutil.copytree(locked_site_packages(), runtime / site.lstrip("/"), symlinks=True)
+    version_probe = [CHROOT, runtime, f"/usr/bin/{python}", "-c", "import platform; print(platform.python_version())"]
+    version = run(*version_probe, capture_output=True).stdout.strip()
+    shutil.copytree(locked_site_packages(version), runtime / site.lstrip("/"), symlinks=True)
     run(
         sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
         "--target", runtime / site.lstrip("/"), ROOT, stderr=subprocess.DEVNULL,
@@ -208,14 +232,6 @@ def assemble_app(runtime: Path, final: Path) -> None:
     shutil.rmtree(runtime / site.lstrip("/") / "bin", ignore_errors=True)
     (venv / "bin").mkdir(exist_ok=True)
     (venv / "bin/python3").symlink_to(f"/usr/bin/{python}")
-    version = run(
-        CHROOT,
-        runtime,
-        f"/usr/bin/{python}",
-        "-c",
-        "import platform; print(platform.python_version())",
-        capture_output=True,
-    ).stdout.strip()
     (venv / "pyvenv.cfg").write_text(f"home = /usr/bin\ninclude-system-site-packages = false\nversion = {version}\n")
     run(CHROOT, runtime, f"{VENV}/bin/python3", "-m", "compileall", "-q", "-j0", site)
     # Static files, collected with the production settings at build time (as nix/static.nix).

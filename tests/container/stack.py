@@ -71,8 +71,10 @@ class Stack:
             **options,
         )  # fmt: skip
         if check and result.returncode != 0:
+            logs = self.compose("logs", "--no-color", "--tail", "30", check=False).stdout
             raise AssertionError(
-                f"make {' '.join(arguments)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+                f"make {' '.join(arguments)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}\n"
+                f"the stack's last log lines:\n{logs}"
             )
         return result
 
