@@ -17,7 +17,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.compose import compose_cli
@@ -38,7 +38,6 @@ class Engine:
     environment: dict[str, str]
     pid: int | None = None
     workdir: Path | None = None
-    made: dict[str, list[str]] = field(default_factory=dict)
 
     def run(
         self, *arguments: str, timeout: float = 120, check: bool = True, **options: object

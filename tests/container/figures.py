@@ -1,6 +1,6 @@
 """Figures the container tests measure (times, memory, sizes), for docs/operations.md and
-docs/performance.md: written to $DESIDELIVER_TEST_CACHE/container-figures.json with the date
-and machine, and printed at the end of the run (pytest -rA or the terminal summary)."""
+docs/performance.md: kept in $DESIDELIVER_TEST_CACHE/container-figures.json with the date and
+the machine of the last measurement."""
 
 from __future__ import annotations
 

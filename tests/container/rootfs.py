@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parents[2]
+CHROOT = shutil.which("chroot") or "/usr/sbin/chroot"
 CACHE = Path(os.environ.get("DESIDELIVER_TEST_CACHE", "/var/cache/desideliver-tests"))
 SUITE = "bookworm"
 SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
@@ -32,8 +34,22 @@ def debian_archive() -> str:
     raise RuntimeError(f"no Debian archive found in {SOURCES}")
 
 
-def run(*command: str | Path, **options: object) -> None:
-    subprocess.run([str(part) for part in command], check=True, **options)  # type: ignore[call-overload]
+def run(*command: str | Path, **options: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(part) for part in command], check=True, text=True, **options)  # type: ignore[call-overload, no-any-return]
+
+
+def digest(*paths: Path) -> str:
+    """A content hash over files and directory trees (sorted, so stable), for cache keys."""
+    sha = hashlib.sha256()
+    for path in paths:
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+        )
+        for file in files:
+            sha.update(str(file.relative_to(ROOT)).encode() + b"\0" + file.read_bytes())
+    return sha.hexdigest()[:16]
 
 
 def pack(directory: Path, tarball: Path) -> None:
@@ -73,7 +89,7 @@ def base_root() -> Path:
         # Services must never start inside the build root (no init here), and apt keeps no cache.
         (root / "usr/sbin/policy-rc.d").write_text("#!/bin/sh\nexit 101\n")
         (root / "usr/sbin/policy-rc.d").chmod(0o755)
-        run("chroot", root, "apt-get", "clean")
+        run(CHROOT, root, "apt-get", "clean")
         pack(root, tarball)
     return tarball
 
@@ -88,13 +104,13 @@ def derived_root(name: str, packages: list[str], *, prepare: str = "", finish: s
         shutil.copy("/etc/resolv.conf", root / "etc/resolv.conf")
         environment = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}
         if prepare:
-            run("chroot", root, "/bin/sh", "-euc", prepare, env=environment)
-        run("chroot", root, "apt-get", "-qq", "update", env=environment)
+            run(CHROOT, root, "/bin/sh", "-euc", prepare, env=environment)
+        run(CHROOT, root, "apt-get", "-qq", "update", env=environment)
         run(
-            "chroot", root, "apt-get", "-qq", "install", "--no-install-recommends", *packages,
+            CHROOT, root, "apt-get", "-qq", "install", "--no-install-recommends", *packages,
             env=environment, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         script = f"{finish}\napt-get clean\nrm -rf /var/lib/apt/lists/* /etc/resolv.conf\n"
-        run("chroot", root, "/bin/sh", "-euc", script, env=environment)
+        run(CHROOT, root, "/bin/sh", "-euc", script, env=environment)
         pack(root, tarball)
     return tarball

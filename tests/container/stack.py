@@ -9,8 +9,11 @@ PROJECT_FILES when compose.yaml starts to read it (a proxy's config, say).
 from __future__ import annotations
 
 import json
+import os
+import re
 import secrets
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
@@ -132,6 +135,35 @@ class Stack:
                 return
             time.sleep(0.5)
         raise AssertionError(f"{service} not healthy within {timeout}s: {self.container(service)['State']}")
+
+    def logs(self, service: str) -> list[str]:
+        """What `make logs SERVICE=…` prints so far, without compose's `web-1  | ` prefix."""
+        process = subprocess.Popen(
+            ["make", "--no-print-directory", "-s", "-C", str(self.directory), "logs", f"SERVICE={service}"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.engine.environment,
+            start_new_session=True,
+        )  # fmt: skip
+        time.sleep(5)  # `make logs` follows: stop it once it has printed what there is
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        return [line.split("| ", 1)[1] for line in output.splitlines() if "| " in line]
+
+    def sql(self, query: str) -> str:
+        """psql in the db container, as the Makefile's targets run it (one value per line)."""
+        command = ["exec", "-T", "db", "sh", "-c", f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "{query}"']
+        return self.compose(*command).stdout.strip()
+
+    def memory_mib(self, services: tuple[str, ...]) -> dict[str, float]:
+        """`docker stats` memory of these services' containers, in MiB."""
+        names = {self.container(s)["Name"].lstrip("/"): s for s in services}
+        output = self.engine.run("stats", "--no-stream", "--format", "{{json .}}", *names).stdout
+        units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
+        usage = {}
+        for line in output.splitlines():
+            row = json.loads(line)
+            value, unit = re.match(r"([\d.]+)(\w+)", row["MemUsage"]).groups()  # type: ignore[union-attr]
+            usage[names[row["Name"]]] = round(float(value) * units[unit], 1)
+        return usage
 
     def down(self) -> None:
         """Remove the containers, networks and volumes (-v): nothing of this stack stays in the engine."""

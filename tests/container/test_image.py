@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.container import images
+from tests.container import app_image, images
 from tests.container.engine import Engine
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
@@ -58,11 +58,11 @@ def nix_image_config() -> dict[str, object]:
 
 def test_the_standin_config_is_nix_image_config() -> None:
     nix = nix_image_config()
-    assert set(nix) <= set(images.APP_CONFIG)
+    assert set(nix) <= set(app_image.APP_CONFIG)
     for key in ("User", "Entrypoint", "Cmd", "WorkingDir", "ExposedPorts"):
-        assert images.APP_CONFIG[key] == nix[key], key
+        assert app_image.APP_CONFIG[key] == nix[key], key
     nix_env = dict(item.split("=", 1) for item in nix["Env"])  # type: ignore[attr-defined]
-    standin_env = dict(item.split("=", 1) for item in images.APP_CONFIG["Env"])  # type: ignore[attr-defined]
+    standin_env = dict(item.split("=", 1) for item in app_image.APP_CONFIG["Env"])  # type: ignore[attr-defined]
     assert nix_env.keys() == standin_env.keys()
     # STATIC_ROOT is a Nix store path there; the values of every other variable are the same.
     assert nix_env.pop("STATIC_ROOT").startswith("${")
@@ -72,12 +72,12 @@ def test_the_standin_config_is_nix_image_config() -> None:
 
 def test_the_loaded_image_has_that_config(engine: Engine, standin_images: dict[str, str]) -> None:
     config = engine.inspect("image", images.APP)["Config"]
-    assert config["User"] == images.APP_CONFIG["User"]
-    assert config["Entrypoint"] == images.APP_CONFIG["Entrypoint"]
-    assert config["Cmd"] == images.APP_CONFIG["Cmd"]
-    assert config["WorkingDir"] == images.APP_CONFIG["WorkingDir"]
-    assert sorted(config["Env"]) == sorted(images.APP_CONFIG["Env"])  # type: ignore[call-overload]
-    assert list(config["ExposedPorts"]) == images.APP_CONFIG["ExposedPorts"]
+    assert config["User"] == app_image.APP_CONFIG["User"]
+    assert config["Entrypoint"] == app_image.APP_CONFIG["Entrypoint"]
+    assert config["Cmd"] == app_image.APP_CONFIG["Cmd"]
+    assert config["WorkingDir"] == app_image.APP_CONFIG["WorkingDir"]
+    assert sorted(config["Env"]) == sorted(app_image.APP_CONFIG["Env"])  # type: ignore[call-overload]
+    assert list(config["ExposedPorts"]) == app_image.APP_CONFIG["ExposedPorts"]
 
 
 def test_no_shell_coreutils_or_package_manager_anywhere(
@@ -108,7 +108,7 @@ def test_no_shell_coreutils_or_package_manager_anywhere(
     assert programs == ["bin/desideliver", "usr/bin/python3.11"], programs
     assert members["tmp"].mode & 0o7777 == 0o1777
     assert members["bin/desideliver"].size < 1_000_000  # a compiled launcher, not an interpreter's script
-    static = images.STATIC_ROOT.lstrip("/")
+    static = app_image.STATIC_ROOT.lstrip("/")
     assert any(name.startswith(static + "/") and name.endswith(".css") for name in members), "static not collected"
     writable = [n for n, m in members.items() if n.startswith(static) and m.mode & 0o222]
     assert not writable, writable[:5]

@@ -64,19 +64,6 @@ def wait_for_health(stack: Stack, status: int, check: Callable[[Any], bool], tim
     raise AssertionError(f"/health/ready/ never answered {status} as expected; last: {last}")
 
 
-def web_log_lines(stack: Stack) -> list[str]:
-    """What `make logs SERVICE=web` prints, without compose's `web-1  | ` prefix."""
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "-s", "-C", str(stack.directory), "logs", "SERVICE=web"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=stack.engine.environment,
-        start_new_session=True,
-    )  # fmt: skip
-    time.sleep(5)  # `make logs` follows; what is there by now is the whole log so far
-    os.killpg(process.pid, signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    return [line.split("| ", 1)[1] for line in output.splitlines() if "| " in line]
-
-
 def test_up_waits_until_every_service_is_healthy(stack: Stack) -> None:
     for service in ("db", "redis", "web"):
         assert stack.container(service)["State"]["Health"]["Status"] == "healthy", service
@@ -204,15 +191,10 @@ def test_down_then_up_keeps_the_data(stack: Stack) -> None:
     assert status == 200, tokens
 
 
-def sql(stack: Stack, query: str) -> str:
-    command = ["exec", "-T", "db", "sh", "-c", f'psql -U "$POSTGRES_USER" -d "$POSTGRES_DB" -tAc "{query}"']
-    return stack.compose(*command).stdout.strip()
-
-
 def test_backup_then_restore_brings_back_the_database_and_the_api_answers(stack: Stack) -> None:
     status, product = stack.request("/api/products/1/")  # cached now
     assert status == 200
-    orders_before = sql(stack, "SELECT count(*) FROM orders_order")
+    orders_before = stack.sql("SELECT count(*) FROM orders_order")
     backup = stack.make("backup").stdout
     dump = re.search(r"backup written: (\S+)", backup)
     assert dump, backup
@@ -225,8 +207,8 @@ def test_backup_then_restore_brings_back_the_database_and_the_api_answers(stack:
     assert stack.request("/api/products/1/")[1]["stock"] == product["stock"] - 3  # and cached so
 
     stack.make("restore", f"FILE={dump[1]}", "CONFIRM=yes")
-    assert sql(stack, "SELECT count(*) FROM orders_order") == orders_before
-    assert sql(stack, "SELECT stock FROM catalog_product WHERE id = 1") == str(product["stock"])
+    assert stack.sql("SELECT count(*) FROM orders_order") == orders_before
+    assert stack.sql("SELECT stock FROM catalog_product WHERE id = 1") == str(product["stock"])
     assert stack.request("/api/products/1/")[1]["stock"] == product["stock"], "the API serves pre-restore data"
 
 
@@ -257,7 +239,7 @@ def test_migrate_createsuperuser_and_admin_login(stack: Stack, tmp_path: Path) -
 
 
 def test_every_web_log_line_is_json_and_none_is_an_error(stack: Stack) -> None:
-    lines = web_log_lines(stack)
+    lines = stack.logs("web")
     assert len(lines) > 20  # start-up, the access log of this module's requests
     entries = []
     for line in lines:
@@ -293,22 +275,9 @@ def test_the_dev_override_publishes_db_and_redis_on_loopback_with_passwords(stac
         assert {b["HostIp"] for ports in bindings.values() if ports for b in ports} == {"127.0.0.1"}, (service, port)
 
 
-def memory_mib(stack: Stack) -> dict[str, float]:
-    """`docker stats` for this stack's running containers: memory in MiB by service."""
-    names = {stack.container(s)["Name"].lstrip("/"): s for s in ("db", "redis", "web")}
-    output = stack.engine.run("stats", "--no-stream", "--format", "{{json .}}", *names).stdout
-    usage = {}
-    units = {"B": 1 / 2**20, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024}
-    for line in output.splitlines():
-        row = json.loads(line)
-        value, unit = re.match(r"([\d.]+)(\w+)", row["MemUsage"]).groups()  # type: ignore[union-attr]
-        usage[names[row["Name"]]] = round(float(value) * units[unit], 1)
-    return usage
-
-
 def test_memory_idle_and_after_2000_requests_and_image_sizes(stack: Stack) -> None:
     time.sleep(10)
-    idle = memory_mib(stack)
+    idle = stack.memory_mib(("db", "redis", "web"))
     paths = ["/api/products/", "/api/products/1/", "/api/products/?search=dal", "/health/ready/"]
 
     def get(index: int) -> int:
@@ -318,7 +287,7 @@ def test_memory_idle_and_after_2000_requests_and_image_sizes(stack: Stack) -> No
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(get, range(2000)))
     assert statuses.count(200) == 2000
-    loaded = memory_mib(stack)
+    loaded = stack.memory_mib(("db", "redis", "web"))
     limits = {"db": 256, "redis": 128, "web": 384}  # compose.yaml's deploy.resources.limits.memory
     for service, limit in limits.items():
         assert loaded[service] < limit, (service, loaded[service])
