@@ -58,9 +58,12 @@ class Engine:
         return json.loads(self.run(kind, "inspect", name).stdout)[0]  # type: ignore[no-any-return]
 
     def stop(self) -> None:
-        """End the private daemon by its PID (containers first), then delete everything it stored."""
+        """End the private daemon by its PID (containers first), then delete everything it stored.
+        On an engine given by DOCKER_HOST, remove the stand-in images (stacks remove their own)."""
         if self.pid is None:
             self.remove_labelled()
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)  # only the DOCKER_CONFIG made here
             return
         containers = self.run("ps", "-aq", check=False).stdout.split()
         if containers:
@@ -137,6 +140,14 @@ def _free_pool() -> str:
 def start() -> Engine:
     """The engine at $DOCKER_HOST if given, else a private dockerd; raises Unavailable with the reason."""
     workdir = Path(tempfile.mkdtemp(prefix="dd-", dir="/tmp"))  # short: containerd's socket path is limited
+    try:
+        return _start(workdir)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _start(workdir: Path) -> Engine:
     environment = {key: value for key, value in os.environ.items() if not key.startswith("COMPOSE_")}
     if os.environ.get("DOCKER_HOST"):
         docker = shutil.which("docker")
@@ -144,9 +155,11 @@ def start() -> Engine:
             raise Unavailable("DOCKER_HOST is set but no docker CLI is on PATH")
         environment["DOCKER_CONFIG"] = str(_cli_plugins(workdir))
         version = _server_version(docker, environment)
-        if version is None or version < MINIMUM_SERVER:
-            raise Unavailable(f"the engine at DOCKER_HOST answers {version}; compose.yaml needs Engine >= 25")
-        return Engine(docker, environment, workdir=None)
+        if version is None:
+            raise Unavailable(f"no Docker Engine answers at DOCKER_HOST={os.environ['DOCKER_HOST']}")
+        if version < MINIMUM_SERVER:
+            raise Unavailable(f"the engine at DOCKER_HOST is {version}; compose.yaml needs Engine >= 25")
+        return Engine(docker, environment, workdir=workdir)
     if os.geteuid() != 0:
         raise Unavailable("a private dockerd needs root (or set DOCKER_HOST to a running Engine >= 25)")
     for tool in ("runc", "iptables"):
