@@ -128,8 +128,13 @@ def _cli_plugins(workdir: Path) -> Path:
 
 def _free_pool() -> str:
     """A /16 for the daemon's networks that no route on this machine overlaps."""
-    routes = subprocess.run(["ip", "-4", "route", "show", "table", "all"], capture_output=True, text=True).stdout
-    used = [ipaddress.ip_network(word, strict=False) for word in routes.split() if "/" in word and word[0].isdigit()]
+    used = []
+    for line in Path("/proc/net/route").read_text().splitlines()[1:]:  # hex, little-endian
+        destination, mask = line.split()[1], line.split()[7]
+        address = ipaddress.IPv4Address(bytes.fromhex(destination)[::-1])
+        netmask = ipaddress.IPv4Address(bytes.fromhex(mask)[::-1])
+        if int(netmask):
+            used.append(ipaddress.ip_network(f"{address}/{netmask}", strict=False))
     for second in range(200 + os.getpid() % 40, 256):
         candidate = ipaddress.ip_network(f"10.{second}.0.0/16")
         if not any(candidate.overlaps(network) for network in used):
