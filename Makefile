@@ -66,14 +66,15 @@ test: lint ## every check; the last line is pytest's summary
 # The stack from the Nix-built image (compose.yaml). docs/operations.md explains each target.
 COMPOSE ?= docker compose
 # DEV_PORTS=1 adds compose.dev.yaml: db and redis published on 127.0.0.1 for native processes.
-COMPOSE_FILES := -f compose.yaml $(if $(DEV_PORTS),-f compose.dev.yaml)
+# Without it no -f is given, so compose reads COMPOSE_FILE from .env (default: compose.yaml).
+COMPOSE_FILES := $(if $(DEV_PORTS),-f compose.yaml -f compose.dev.yaml)
 DC := $(COMPOSE) $(COMPOSE_FILES)
 IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml | head -n 1)
 SECRETS_DIR ?= secrets
 BACKUP_DIR ?= backups
 SECRET_NAMES := postgres_password redis_password django_secret_key
 
-.PHONY: image up down logs ps migrate createsuperuser shell dbshell backup restore secrets check-secrets
+.PHONY: image up down logs ps migrate seed createsuperuser shell dbshell backup restore secrets check-secrets
 
 image: ## build the image with Nix and load it into Docker as desideliver:<version>
 	nix --extra-experimental-features 'nix-command flakes' build .#image --print-build-logs
@@ -81,8 +82,11 @@ image: ## build the image with Nix and load it into Docker as desideliver:<versi
 	@docker image inspect --format 'loaded {{index .RepoTags 0}} ({{.Size}} bytes)' desideliver:$(IMAGE_TAG)
 
 up: check-secrets ## start the stack and wait until every service is healthy (DEV_PORTS=1: db/redis on 127.0.0.1)
-	@docker image inspect desideliver:$(IMAGE_TAG) >/dev/null 2>&1 || \
-	  { echo "image desideliver:$(IMAGE_TAG) is not loaded: run 'make image' first" >&2; exit 1; }
+	@# The image compose will run (DESIDELIVER_IMAGE and DESIDELIVER_TAG from .env or the shell).
+	@image=$$($(DC) config --format json web | python3 -c 'import json, sys; print(json.load(sys.stdin)["services"]["web"]["image"])') \
+	  || { echo "docker compose config failed" >&2; exit 1; }; \
+	docker image inspect "$$image" >/dev/null 2>&1 || \
+	  { echo "image $$image is not loaded: run 'make image' first, or set DESIDELIVER_TAG in .env to a loaded tag" >&2; exit 1; }
 	$(DC) up --detach --wait --wait-timeout 120
 	@$(DC) ps
 
@@ -98,8 +102,19 @@ ps: ## the services, their state and health
 migrate: check-secrets ## apply migrations now (the stack also does it on every `up`)
 	$(DC) run --rm migrate
 
-createsuperuser: check-secrets ## create an admin user, interactively
-	$(DC) run --rm web manage createsuperuser
+seed: check-secrets ## load the demo catalogue (idempotent): README's walkthrough needs it
+	$(DC) run --rm web manage seed_demo
+
+# Without a terminal Django's createsuperuser does nothing and exits 0, so that case needs
+# ADMIN_EMAIL (the login) and ADMIN_PASSWORD_FILE (a file: the password stays off command lines).
+createsuperuser: check-secrets ## create an admin user: interactively, or ADMIN_EMAIL=… ADMIN_PASSWORD_FILE=…
+	@set -euo pipefail; \
+	if [ -n "$(ADMIN_EMAIL)" ]; then \
+	  [ -s "$(ADMIN_PASSWORD_FILE)" ] || { echo "ADMIN_PASSWORD_FILE must name a non-empty file holding the password" >&2; exit 1; }; \
+	  DJANGO_SUPERUSER_EMAIL='$(ADMIN_EMAIL)' DJANGO_SUPERUSER_PASSWORD="$$(cat '$(ADMIN_PASSWORD_FILE)')" \
+	  $(DC) run --rm -T -e DJANGO_SUPERUSER_EMAIL -e DJANGO_SUPERUSER_PASSWORD web manage createsuperuser --noinput; \
+	elif [ -t 0 ]; then $(DC) run --rm web manage createsuperuser; \
+	else echo "no terminal: run make createsuperuser ADMIN_EMAIL=… ADMIN_PASSWORD_FILE=… (docs/operations.md)" >&2; exit 1; fi
 
 shell: check-secrets ## Django shell in a one-off web container
 	$(DC) run --rm web manage shell
@@ -123,7 +138,9 @@ restore: ## replace the database with FILE=backups/….dump (needs CONFIRM=yes)
 	$(DC) stop web; \
 	if ! $(DC) exec -T db sh -c 'exec pg_restore --username "$$POSTGRES_USER" --dbname "$$POSTGRES_DB" --clean --if-exists --no-owner --single-transaction --exit-on-error' < "$(FILE)"; then \
 	  echo "restore failed and was rolled back (one transaction); web is stopped: make up" >&2; exit 1; fi; \
-	echo "restored $(FILE); starting web again"; \
+	echo "restored $(FILE); emptying the cache (it holds the pre-restore answers)"; \
+	$(DC) run --rm --no-deps -T web manage clear_cache; \
+	echo "starting web again"; \
 	$(DC) up --detach --wait --wait-timeout 120
 
 secrets: ## create secrets/ with strong random values; never overwrites an existing file

@@ -6,6 +6,7 @@ command imports what it needs.
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -148,7 +149,21 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def exit_on_signal(signum: int, _frame: object) -> None:
+    """Stop with 128 + the signal's number, unwinding (so open transactions roll back)."""
+    print(f"desideliver: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
+def handle_stop_signals() -> None:
+    """As a container's PID 1 the kernel drops every signal without a handler: SIGTERM (docker
+    stop) would be ignored until Docker's SIGKILL. `serve` replaces these with gunicorn's own."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, exit_on_signal)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    handle_stop_signals()
     args = parser().parse_args(argv)
     if args.command == "serve":
         serve()

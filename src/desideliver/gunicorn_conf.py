@@ -50,7 +50,13 @@ def options() -> dict[str, Any]:
         "desideliver.core.logs.GunicornAccessJsonFormatter" if log_format == "json" else "logging.Formatter"
     )
     error_formatter = "desideliver.core.logs.JsonFormatter" if log_format == "json" else "logging.Formatter"
+    # gunicorn >= 25.1 opens a control socket (for `gunicornc`) under $XDG_RUNTIME_DIR or $HOME by
+    # default: the image's HOME is read-only, and two servers sharing a HOME replace each other's
+    # socket. Off unless GUNICORN_CONTROL_SOCKET names where it goes.
+    control_socket = config.str("GUNICORN_CONTROL_SOCKET", default="") or None
     return {
+        "control_socket": control_socket,
+        "control_socket_disable": control_socket is None,
         "bind": [f"{host}:{port}"],
         "workers": config.int("WEB_CONCURRENCY", default=default_workers(), minimum=1),
         "worker_class": "sync",

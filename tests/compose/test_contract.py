@@ -15,7 +15,8 @@ healthcheck each container would get. Here they run as local processes instead o
 The servers are this module's own, so both passwords are really checked: PostgreSQL with
 scram-sha-256 for the compose role over TCP, Redis with `requirepass`. What this cannot show
 (no Docker engine here): the image itself, read_only/cap_drop/user enforcement, the network
-names resolving, compose's start order and restart policies. The GitHub workflow runs those.
+names resolving, compose's start order and restart policies. tests/container runs those under a
+real engine with stand-in images; the Nix image itself only in the GitHub workflow.
 """
 
 from __future__ import annotations

@@ -41,6 +41,16 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Never the console backend: it prints addresses and order lines into the log. Without a mail
+# server (EMAIL_URL unset) each message is dropped with one log line that carries no content.
+if not config.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "desideliver.core.mail.LogOnlyEmailBackend"
+config.require(
+    "EMAIL_URL",
+    EMAIL_BACKEND != "django.core.mail.backends.console.EmailBackend",
+    "consolemail:// would print customers' addresses and orders to the log: set smtp+tls://… or leave it unset",
+)
+
 # --- Content-Security-Policy (django-csp) -------------------------------------------------------
 # The admin, the docs pages and the landing page share this origin: nothing but our own files runs
 # or loads. core/docs.py relaxes styles and workers for Redoc's page only.
