@@ -307,6 +307,7 @@ def logging_config(log_format: str, level: str) -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": {"()": formatter, "format": "%(levelname)s %(name)s %(message)s"}},
+        "filters": {"cache_outage": {"()": "desideliver.core.logs.CacheOutageFilter"}},
         "handlers": {
             "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "default"}
         },
@@ -316,5 +317,7 @@ def logging_config(log_format: str, level: str) -> dict:
         "loggers": {
             "django": {"handlers": [], "propagate": True},
             "django.server": {"handlers": [], "level": "WARNING", "propagate": True},
+            # A Redis outage: one warning per 10 s, not an error with a traceback per cache call.
+            DJANGO_REDIS_LOGGER: {"filters": ["cache_outage"]},
         },
     }
