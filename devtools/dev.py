@@ -195,7 +195,17 @@ def serve(dev_dir: Path, port: int, pg_port: int, redis_port: int) -> int:
         for step in (("manage", "migrate", "--noinput"), ("manage", "seed_demo")):
             if desideliver(*step, environment=environment) != 0:
                 return 1
-        print(f"DesiDeliver on http://127.0.0.1:{port} (Ctrl-C stops the server, PostgreSQL and Redis)", flush=True)
+        print(
+            f"DesiDeliver on http://127.0.0.1:{port}, with a worker that prints the e-mails here "
+            "(Ctrl-C stops the server, the worker, PostgreSQL and Redis)",
+            flush=True,
+        )
+        # The background jobs (order confirmations, ticket replies): without a worker they would
+        # only wait in PostgreSQL.
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "desideliver", "worker"],
+            env={**environment, "WORKER_HEARTBEAT_FILE": str(dev_dir / "worker.alive")},
+        )
         server = subprocess.Popen(
             [sys.executable, "-m", "desideliver", "manage", "runserver", f"127.0.0.1:{port}"], env=environment
         )
@@ -203,7 +213,20 @@ def serve(dev_dir: Path, port: int, pg_port: int, redis_port: int) -> int:
             code = server.wait()
         except KeyboardInterrupt:  # Ctrl-C reached runserver too; let it finish
             code = 0 if server.wait() in (0, -signal.SIGINT, 130) else server.returncode
+        finally:
+            stop_worker(worker)
         return code
+
+
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """SIGTERM lets the worker finish the job in hand (Ctrl-C may have sent it SIGINT already)."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

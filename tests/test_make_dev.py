@@ -8,6 +8,7 @@ waits for `/health/ready/`, serves a request and stops it the way a user does (C
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -185,3 +186,33 @@ def test_make_dev_names_postgres_log_when_it_cannot_start(clone: Path) -> None:
     assert code != 0
     assert f"PostgreSQL did not start; its log, {cluster / 'server.log'}, ends:" in output
     assert "postgresql.conf" in output.split("ends:")[1], "the log's own reason is shown"
+
+
+def post_json(port: int, path: str, body: dict, token: str | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def test_make_dev_runs_a_worker_that_sends_the_order_confirmation(clone: Path) -> None:
+    dev = MakeDev(clone, *free_ports()).start()
+    dev.wait_ready()
+    account = {"email": "worker-check@example.com", "password": "correct-horse-battery"}
+    post_json(dev.port, "/api/auth/register/", {**account, "first_name": "W", "last_name": "C"})
+    token = post_json(dev.port, "/api/auth/login/", account)["access"]
+    post_json(dev.port, "/api/cart/add/", {"product_id": 1, "quantity": 1}, token)
+    order = post_json(dev.port, "/api/orders/create/", {}, token)
+
+    # The local settings print e-mails (consolemail://): the worker's output is make dev's.
+    subject = f"DesiDeliver order {order['id']} confirmed"
+    deadline = time.monotonic() + 60
+    while subject not in dev.log() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert subject in dev.log(), dev.log()[-3000:]
+
+    dev.signal_group(signal.SIGINT)  # Ctrl-C stops the worker with the rest
+    assert dev.wait() in (0, 130, -signal.SIGINT), dev.log()[-2000:]
+    assert "stopped PostgreSQL and Redis" in dev.log()
