@@ -65,7 +65,7 @@ def wait_for_health(stack: Stack, status: int, check: Callable[[Any], bool], tim
 
 
 def test_up_waits_until_every_service_is_healthy(stack: Stack) -> None:
-    for service in ("db", "redis", "web"):
+    for service in ("db", "redis", "web", "worker"):
         assert stack.container(service)["State"]["Health"]["Status"] == "healthy", service
     migrate = stack.container("migrate")["State"]
     assert migrate["Status"] == "exited"
@@ -235,19 +235,32 @@ def test_migrate_createsuperuser_and_admin_login(stack: Stack, tmp_path: Path) -
     assert "Site administration" in page.read().decode()
 
 
-def test_every_web_log_line_is_json_and_none_is_an_error(stack: Stack) -> None:
-    lines = stack.logs("web")
-    assert len(lines) > 20  # start-up, the access log of this module's requests
+def json_log(stack: Stack, service: str) -> list[dict]:
+    """The service's log as JSON entries; fails on a line that isn't JSON, an ERROR or personal data."""
+    lines = stack.logs(service)
     entries = []
     for line in lines:
         try:
             entries.append(json.loads(line))
         except ValueError:
-            raise AssertionError(f"not JSON: {line!r}") from None
+            raise AssertionError(f"{service}: not JSON: {line!r}") from None
     errors = [entry for entry in entries if entry.get("level") in ("ERROR", "CRITICAL")]
-    assert not errors, errors[:5]
-    assert CUSTOMER_EMAIL not in "\n".join(lines), "personal data in the log"
-    assert any("email not sent" in entry.get("message", "") for entry in entries), "the order's e-mail left no trace"
+    assert not errors, (service, errors[:5])
+    assert CUSTOMER_EMAIL not in "\n".join(lines), f"personal data in {service}'s log"
+    return entries
+
+
+def test_every_web_and_worker_log_line_is_json_and_none_is_an_error(stack: Stack) -> None:
+    # An order now: its confirmation is a job the worker runs (no EMAIL_URL: dropped with one line).
+    _, tokens = stack.request(
+        "/api/auth/login/", method="POST", body={"email": CUSTOMER_EMAIL, "password": "correct-horse-battery"}
+    )
+    assert stack.request("/api/cart/add/", method="POST", body={"product_id": 2}, token=tokens["access"])[0] == 201
+    assert stack.request("/api/orders/create/", method="POST", token=tokens["access"])[0] == 201
+    deadline = time.monotonic() + 60
+    while not any("email not sent" in entry.get("message", "") for entry in json_log(stack, "worker")):
+        assert time.monotonic() < deadline, "the worker never ran the order's e-mail job"
+    assert len(json_log(stack, "web")) > 20  # start-up, the access log of this module's requests
 
 
 def test_the_dev_override_publishes_db_and_redis_on_loopback_with_passwords(stack: Stack) -> None:
