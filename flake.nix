@@ -39,6 +39,10 @@
       # rebuilds neither the app, nor the static files, nor the image's layers.
       appSource = import ./nix/source.nix { inherit lib; };
 
+      # The commit; for a dirty tree, newer Nix gives its commit with a "-dirty" suffix,
+      # so an image built from uncommitted changes never claims a clean revision.
+      revision = self.rev or self.dirtyRev or "unknown";
+
       # true keeps Django's translations for ~100 languages (about 15 MB more in the image).
       keepDjangoLocales = false;
 
@@ -65,17 +69,22 @@
           image = import ./nix/image.nix {
             inherit pkgs version static;
             app = desideliver;
-            # The commit; for a dirty tree, newer Nix gives its commit with a "-dirty" suffix,
-            # so an image built from uncommitted changes never claims a clean revision.
-            revision = self.rev or self.dirtyRev or "unknown";
+            inherit revision;
             source = pyproject.tool.poetry.repository;
             inherit (pyproject.tool.poetry) description license;
+          };
+          # nginx in front of web, serving the same static derivation as the image.
+          proxyImage = import ./nix/proxy-image.nix {
+            inherit pkgs version static revision;
+            source = pyproject.tool.poetry.repository;
+            inherit (pyproject.tool.poetry) license;
           };
           hasImage = lib.elem system imageSystems;
           basePackages = {
             default = desideliver;
             inherit desideliver static;
           };
+          imageChecks = lib.optionalAttrs hasImage { inherit image proxyImage; };
           # The checks need the whole repository (tests/, bench/, Makefile, the Nix files).
           checkArgs = {
             inherit pkgs devEnv;
@@ -83,11 +92,16 @@
           };
         in
         {
-          packages = basePackages // lib.optionalAttrs hasImage { inherit image; };
+          packages =
+            basePackages
+            // lib.optionalAttrs hasImage {
+              inherit image;
+              proxy-image = proxyImage;
+            };
 
           devShell = import ./nix/shell.nix { inherit pkgs devEnv; };
 
-          checks = import ./nix/checks.nix (checkArgs // lib.optionalAttrs hasImage { inherit image; });
+          checks = import ./nix/checks.nix (checkArgs // imageChecks);
 
           formatter = pkgs.nixfmt-rfc-style;
         };
