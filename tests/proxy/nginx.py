@@ -2,8 +2,9 @@
 
 The Nix image runs the same file from a prefix directory that nix/proxy-image.nix builds; here
 the prefix is a temporary directory laid out the same way (see the file's header):
-mime.types, upstream.conf, listen.conf, static, media and tmp. As root (CI), nginx runs as
-`nobody`, like the image's non-root user, so every directory it reads is world-readable.
+mime.types, upstream.conf, listen.conf, static, media and tmp, read-only but for tmp (the image's
+prefix is a store path). As root (CI), nginx runs as `nobody`, like the image's non-root user, so
+every directory it reads is world-readable.
 """
 
 from __future__ import annotations
@@ -88,40 +89,67 @@ def _prefix(upstream: str, static_root: Path, media_root: Path, port: int) -> Pa
 @contextmanager
 def running(upstream: str, static_root: Path, media_root: Path, timeout: float = 15.0) -> Iterator[Proxy]:
     """nginx in front of `upstream` (host:port), answering /proxy-health before this yields."""
-    nginx = find_nginx()
-    port = port_for.select_random()
-    prefix = _prefix(upstream, static_root, media_root, port)
-    argv = [nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
-    if os.geteuid() == 0:
-        argv = ["runuser", "-u", "nobody", "--", *argv]
-    # nginx opens /dev/stdout by name, as its own user: the file must be writable by it.
-    log = os.open(prefix / "nginx.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o666)
-    os.fchmod(log, 0o666)
+    proxy = _start(upstream, static_root, media_root, timeout)
     try:
-        process = subprocess.Popen(argv, stdout=log, stderr=log)
-    finally:
-        os.close(log)
-    proxy = Proxy(prefix, port, process)
-    try:
-        _wait_until_healthy(proxy, timeout)
         yield proxy
     finally:
-        _stop(process)
-        shutil.rmtree(prefix, ignore_errors=True)
+        _stop(proxy.process)
+        _remove(proxy.prefix)
+
+
+def _start(upstream: str, static_root: Path, media_root: Path, timeout: float, attempts: int = 3) -> Proxy:
+    """Start nginx on a random free port; another on a new port if something took it meanwhile."""
+    nginx = find_nginx()
+    for attempt in range(attempts):
+        port = port_for.select_random()
+        prefix = _prefix(upstream, static_root, media_root, port)
+        argv = [nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
+        if os.geteuid() == 0:
+            argv = ["runuser", "-u", "nobody", "--", *argv]
+        # nginx opens /dev/stdout by name, as its own user: the file must be writable by it.
+        log = os.open(prefix / "nginx.log", os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o666)
+        os.fchmod(log, 0o666)
+        try:
+            process = subprocess.Popen(argv, stdout=log, stderr=log)
+        finally:
+            os.close(log)
+        prefix.chmod(0o555)  # read-only, as the image's store path: nginx writes only to tmp/
+        proxy = Proxy(prefix, port, process)
+        try:
+            _wait_until_healthy(proxy, timeout)
+            return proxy
+        except RuntimeError:
+            _stop(process)
+            taken = "Address already in use" in proxy.log()
+            _remove(prefix)
+            if not taken or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _wait_until_healthy(proxy: Proxy, timeout: float) -> None:
+    """Until our nginx answers: an answer counts only while our process is still running, since
+    a server that already held the port would answer too while ours exits on bind()."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proxy.process.poll() is not None:
             raise RuntimeError(f"nginx exited with {proxy.process.returncode}:\n{proxy.log()}")
         try:
             with urllib.request.urlopen(proxy.base_url + "/proxy-health", timeout=1) as response:
-                if response.status == 200:
-                    return
+                answered = response.status == 200
         except (urllib.error.URLError, OSError):
-            time.sleep(0.05)
+            answered = False
+        if answered and "[emerg]" not in proxy.log():
+            time.sleep(0.2)
+            if proxy.process.poll() is None and "[emerg]" not in proxy.log():
+                return
+        time.sleep(0.05)
     raise RuntimeError(f"nginx did not answer /proxy-health within {timeout}s:\n{proxy.log()}")
+
+
+def _remove(prefix: Path) -> None:
+    prefix.chmod(0o755)
+    shutil.rmtree(prefix, ignore_errors=True)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
