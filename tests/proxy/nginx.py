@@ -33,9 +33,15 @@ DEBIAN_MIME_TYPES = Path("/etc/nginx/mime.types")
 SKIP_REASON = "nginx is not installed (apt install nginx); .ci/run installs it, so CI runs these"
 
 
-def find_nginx() -> str:
+def nginx_binary() -> str | None:
+    """Debian's nginx with its mime.types, or None."""
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/sbin")
-    if found is None or not DEBIAN_MIME_TYPES.exists():
+    return found if found is not None and DEBIAN_MIME_TYPES.exists() else None
+
+
+def find_nginx() -> str:
+    found = nginx_binary()
+    if found is None:
         pytest.skip(SKIP_REASON)
     return found
 
