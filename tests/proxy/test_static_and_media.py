@@ -10,8 +10,8 @@ import pytest
 
 from tests.proxy.conftest import ATTACHMENT, PRODUCT_IMAGE
 from tests.proxy.nginx import Proxy
+from tests.proxy.upstream import AS_HTML, ESCAPE
 from tests.proxy.upstream import ATTACHMENT as ATTACHMENT_VIEW
-from tests.proxy.upstream import ESCAPE
 from tests.reliability.harness import Reply, request
 
 pytestmark = pytest.mark.slow
@@ -99,6 +99,18 @@ def test_the_apps_x_accel_redirect_sends_the_attachment(stand_in_proxy: Proxy) -
     assert reply.headers["cache-control"] == "private, no-store"
     assert reply.headers["x-content-type-options"] == "nosniff"
     assert "x-accel-redirect" not in reply.headers
+
+
+def test_an_attachment_mislabelled_by_the_app_still_runs_nothing_in_a_browser(stand_in_proxy: Proxy) -> None:
+    """nginx keeps the app's Content-Type on X-Accel-Redirect (Django's default is text/html), so the
+    view must set the image's type or delete the header; should it not, the internal location's
+    headers forbid sniffing and every script, style or frame."""
+    reply = request(stand_in_proxy.base_url, "GET", f"{AS_HTML}parcel.png")
+    assert reply.status == 200
+    assert reply.body == ATTACHMENT
+    assert reply.headers["content-type"].startswith("text/html")
+    assert reply.headers["x-content-type-options"] == "nosniff"
+    assert reply.headers["content-security-policy"] == "default-src 'none'"
 
 
 def test_an_x_accel_redirect_to_a_missing_attachment_is_404(stand_in_proxy: Proxy) -> None:

@@ -16,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ATTACHMENT = "/api/attachment/"  # + a name: X-Accel-Redirect to /internal-media/attachments/<name>
 ESCAPE = "/api/attachment-escape/"  # X-Accel-Redirect out of the internal location
+# Django's default Content-Type (text/html) left on the redirect: nginx keeps the upstream's type.
+AS_HTML = "/api/attachment-as-html/"
 BIG_JSON = b'{"items": [' + b", ".join(b'{"name": "product %d", "price": "9.99"}' % i for i in range(200)) + b"]}"
 
 
@@ -39,6 +41,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith(ATTACHMENT):
             name = self.path.removeprefix(ATTACHMENT)
             self._send(200, b"", {"X-Accel-Redirect": f"/internal-media/attachments/{name}"})
+        elif self.path.startswith(AS_HTML):
+            name = self.path.removeprefix(AS_HTML)
+            redirect = {"X-Accel-Redirect": f"/internal-media/attachments/{name}"}
+            self._send(200, b"", {**redirect, "Content-Type": "text/html; charset=utf-8"})
         elif self.path.startswith(ESCAPE):
             self._send(200, b"", {"X-Accel-Redirect": "/internal-media/../nginx.conf"})
         elif self.path.endswith("/big/"):
