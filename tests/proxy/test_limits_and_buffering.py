@@ -65,9 +65,16 @@ def test_a_huge_declared_body_is_refused_before_it_is_sent(proxy: Proxy) -> None
 
 
 def test_ticket_routes_take_attachments(proxy: Proxy) -> None:
-    """Up to 5 MiB of image plus the multipart envelope reach the app, which has the last word."""
-    reply = post(proxy, "/api/tickets/", ATTACHMENT_LIMIT + 32 * 1024)
-    assert "x-request-id" in reply.headers, f"nginx refused it: {reply.status} {reply.body[:200]!r}"
+    """Up to 5 MiB of image plus the multipart envelope go on to web, which has the last word.
+
+    Whether web's answer arrives depends on web: today's app refuses the body by its length
+    before reading it and closes, which nginx may see as a reset (502). What the proxy decides is
+    in its access log: the request went upstream.
+    """
+    size = ATTACHMENT_LIMIT + 32 * 1024
+    post(proxy, "/api/tickets/", size)
+    (entry,) = [e for e in proxy.access_log() if e["path"] == "/api/tickets/" and e["request_bytes"] > size]
+    assert entry["upstream_status"].isdigit(), entry
     assert_proxy_413(post(proxy, "/api/tickets/", ATTACHMENT_LIMIT + 128 * 1024))
 
 
