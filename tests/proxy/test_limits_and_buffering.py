@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.proxy.nginx import Proxy
-from tests.reliability.harness import Reply, request
+from tests.reliability.harness import Reply, request, wait_until
 from tests.service import Service
 
 pytestmark = pytest.mark.slow
@@ -72,9 +72,16 @@ def test_ticket_routes_take_attachments(proxy: Proxy) -> None:
     in its access log: the request went upstream.
     """
     size = ATTACHMENT_LIMIT + 32 * 1024
-    post(proxy, "/api/tickets/", size)
-    (entry,) = [e for e in proxy.access_log() if e["path"] == "/api/tickets/" and e["request_bytes"] > size]
-    assert entry["upstream_status"].isdigit(), entry
+    before = len(proxy.access_log())
+    reply = post(proxy, "/api/tickets/", size)
+
+    def logged() -> list[dict[str, object]]:
+        return [e for e in proxy.access_log()[before:] if e["path"] == "/api/tickets/"]
+
+    # nginx writes the line when it has finished with web too, which may be after the reply.
+    wait_until(lambda: bool(logged()), timeout=10)
+    (entry,) = logged()
+    assert str(entry["upstream_status"]).isdigit(), (reply, entry)
     assert_proxy_413(post(proxy, "/api/tickets/", ATTACHMENT_LIMIT + 128 * 1024))
 
 
