@@ -39,6 +39,10 @@
       # rebuilds neither the app, nor the static files, nor the image's layers.
       appSource = import ./nix/source.nix { inherit lib; };
 
+      # The commit; for a dirty tree, newer Nix gives its commit with a "-dirty" suffix,
+      # so an image built from uncommitted changes never claims a clean revision.
+      revision = self.rev or self.dirtyRev or "unknown";
+
       # true keeps Django's translations for ~100 languages (about 15 MB more in the image).
       keepDjangoLocales = false;
 
@@ -69,9 +73,7 @@
           image = import ./nix/image.nix {
             inherit pkgs version static;
             contents = imageContents;
-            # The commit; for a dirty tree, newer Nix gives its commit with a "-dirty" suffix,
-            # so an image built from uncommitted changes never claims a clean revision.
-            revision = self.rev or self.dirtyRev or "unknown";
+            inherit revision;
             source = pyproject.tool.poetry.repository;
             inherit (pyproject.tool.poetry) description license;
           };
@@ -82,11 +84,18 @@
             contents = imageContents;
             src = appSource;
           };
+          # nginx in front of web, serving the same static derivation as the image.
+          proxyImage = import ./nix/proxy-image.nix {
+            inherit pkgs version static revision;
+            source = pyproject.tool.poetry.repository;
+            inherit (pyproject.tool.poetry) license;
+          };
           hasImage = lib.elem system imageSystems;
           basePackages = {
             default = desideliver;
             inherit desideliver static;
           };
+          imageChecks = lib.optionalAttrs hasImage { inherit image proxyImage; };
           # The checks need the whole repository (tests/, bench/, Makefile, the Nix files).
           checkArgs = {
             inherit pkgs devEnv;
@@ -94,11 +103,16 @@
           };
         in
         {
-          packages = basePackages // lib.optionalAttrs hasImage { inherit image sbom; };
+          packages =
+            basePackages
+            // lib.optionalAttrs hasImage {
+              inherit image sbom;
+              proxy-image = proxyImage;
+            };
 
           devShell = import ./nix/shell.nix { inherit pkgs devEnv; };
 
-          checks = import ./nix/checks.nix (checkArgs // lib.optionalAttrs hasImage { inherit image; });
+          checks = import ./nix/checks.nix (checkArgs // imageChecks);
 
           formatter = pkgs.nixfmt-rfc-style;
         };

@@ -11,6 +11,7 @@ so they hold on a noisy machine where absolute numbers drift. Writes JSON and a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import os
@@ -33,7 +34,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from devtools import servers  # noqa: E402
+from devtools import nginx, servers  # noqa: E402
 from devtools.service import desideliver_command, production_environment  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -49,7 +50,7 @@ class Scenario:
     description: str
     headers: dict[str, str] = field(default_factory=dict)
     script: str | None = None  # a Lua file in bench/lua, prepended to report.lua
-    server: str = "app"  # or "bare"
+    server: str = "app"  # or "bare", or "proxy" (nginx in front of app)
     warmup: bool = True
     kind: str = "read"
 
@@ -282,11 +283,19 @@ def stock_total(database_url: str) -> int:
         return int(connection.execute("SELECT sum(stock) FROM catalog_product").fetchone()[0])
 
 
-def scenarios(static_path: str) -> list[Scenario]:
+def scenarios(static_path: str, proxy: bool) -> list[Scenario]:
+    """Every scenario; the proxy's only with Debian's nginx installed (devtools/nginx.py)."""
+    through_proxy = Scenario(
+        "products_list_cached_proxy",
+        "/api/products/",
+        "GET /api/products/ through the proxy (nginx, nix/proxy/nginx.conf; cache warm)",
+        server="proxy",
+    )
     return [
         Scenario("bare_wsgi", "/", "bare WSGI app, same gunicorn options (upper bound)", server="bare"),
         Scenario("health", "/health/", "GET /health/ (Django, no I/O)"),
         Scenario("products_list_cached", "/api/products/", "GET /api/products/ (page of 20, cache warm)"),
+        *([through_proxy] if proxy else []),
         Scenario(
             "products_list_uncached",
             "/api/products/",
@@ -384,13 +393,15 @@ def benchmark(
             server.stop()
 
     selected = set((arguments.only or "").split(",")) | {"bare_wsgi", "health"} if arguments.only else None
-    plan = [s for s in scenarios(static_path) if selected is None or s.name in selected]
+    with_proxy = nginx.nginx_binary() is not None
+    plan = [s for s in scenarios(static_path, with_proxy) if selected is None or s.name in selected]
     # Both servers run together (an idle sync worker costs no CPU), so the read scenarios can take
     # turns in short rounds: a noisy minute on a shared machine then hits every scenario alike.
     ports: dict[str, int] = {}
     running: list[Server] = []
     raws: dict[str, list[dict[str, Any]]] = {scenario.name: [] for scenario in plan}
     memory: dict[str, Any] = {}
+    proxies = contextlib.ExitStack()
     try:
         for target in ("bare", "app"):
             argv = [sys.executable, "-m", "bench.bare_wsgi"] if target == "bare" else desideliver_command("serve")
@@ -398,6 +409,11 @@ def benchmark(
             running[-1].start()
             ports[target] = running[-1].port
         app = running[-1]
+        if any(scenario.server == "proxy" for scenario in plan):
+            media_root = workdir / "media"
+            media_root.mkdir(mode=0o755)
+            proxy = proxies.enter_context(nginx.running(f"127.0.0.1:{app.port}", static_root, media_root))
+            ports["proxy"] = proxy.port
         status, body = http_get(
             app.port,
             "/api/auth/login/",
@@ -427,6 +443,7 @@ def benchmark(
                 raws[scenario.name].append(drive(scenario, arguments, arguments.duration, ports, workdir, tokens_file))
         memory = app.memory()
     finally:
+        proxies.close()
         for server in running:
             server.stop()
     results = [to_result(scenario, raws[scenario.name]) for scenario in plan]
@@ -462,6 +479,13 @@ def benchmark(
         "cold_start_s": {"runs": [round(c, 3) for c in cold], "median": round(statistics.median(cold), 3)},
         "memory_after_load": memory,
     }
+    if "products_list_cached" in by_name and "products_list_cached_proxy" in by_name:
+        direct, proxied = by_name["products_list_cached"], by_name["products_list_cached_proxy"]
+        report["proxy_overhead"] = {
+            "p50_ms": round(proxied.p50_ms - direct.p50_ms, 2),
+            "p99_ms": round(proxied.p99_ms - direct.p99_ms, 2),
+            "throughput_ratio": round(proxied.rps / direct.rps, 3) if direct.rps else None,
+        }
     if "orders_create" in by_name:
         report["orders"] = {
             **order_state(database_url, initial_stock),
@@ -577,6 +601,12 @@ def markdown(report: dict[str, Any]) -> str:
         f"Cold start (process start → first 200 from `/health/ready/`): median {cold['median']:.3f} s "
         f"of {cold['runs']}.",
     ]
+    if "proxy_overhead" in report:
+        overhead = report["proxy_overhead"]
+        lines.append(
+            f"The proxy on /api/products/ (nginx and gunicorn sharing the cores): p50 {overhead['p50_ms']:+.1f} ms, "
+            f"p99 {overhead['p99_ms']:+.1f} ms, throughput × {overhead['throughput_ratio']}."
+        )
     if memory:
         lines.append(
             f"Memory after load, {memory['workers']} workers: worker RSS max {memory['worker_rss_max_mb']} MB, "

@@ -4,8 +4,11 @@
   devEnv,
   src,
   image ? null,
+  proxyImage ? null,
   # The image's uncompressed size limit, in MB (docs/nix.md, "The size budget").
   imageBudgetMB ? 180,
+  # The proxy image's: nginx, its libraries, curl for the healthcheck and the static files.
+  proxyImageBudgetMB ? 100,
 }:
 let
   inherit (pkgs) lib;
@@ -21,14 +24,16 @@ let
       ./image_archive.py
     ];
   };
-  imageCheck = pkgs.runCommand "desideliver-image-check" { } ''
-    if ! ${pkgs.python3}/bin/python3 ${imageChecker}/check_image.py ${image} --budget-mb ${toString imageBudgetMB} > report.txt; then
+  imageCheck =
+    name: archive: budgetMB:
+    pkgs.runCommand name { } ''
+      if ! ${pkgs.python3}/bin/python3 ${imageChecker}/check_image.py ${archive} --budget-mb ${toString budgetMB} > report.txt; then
+        cat report.txt
+        exit 1
+      fi
       cat report.txt
-      exit 1
-    fi
-    cat report.txt
-    cp report.txt $out
-  '';
+      cp report.txt $out
+    '';
 
   checks = {
     # The same pytest suite as `make test`, against PostgreSQL 16 and Redis from nixpkgs, on
@@ -54,4 +59,10 @@ let
     '';
   };
 in
-checks // lib.optionalAttrs (image != null) { image = imageCheck; }
+checks
+// lib.optionalAttrs (image != null) {
+  image = imageCheck "desideliver-image-check" image imageBudgetMB;
+}
+// lib.optionalAttrs (proxyImage != null) {
+  proxy-image = imageCheck "desideliver-proxy-image-check" proxyImage proxyImageBudgetMB;
+}

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.proxy import nginx
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,7 +40,7 @@ def test_benchmark_smoke_mode_runs_every_scenario_without_errors(tmp_path: Path)
         "static_file",
         "cart",
         "orders_create",
-    }
+    } | ({"products_list_cached_proxy"} if nginx.nginx_binary() else set())
     for result in report["results"]:
         assert result["requests"] > 0, result
         assert result["errors"] == result["non_2xx"] == 0, result
@@ -48,3 +50,5 @@ def test_benchmark_smoke_mode_runs_every_scenario_without_errors(tmp_path: Path)
     assert orders["stock_consumed"] == orders["units_ordered"]
     assert report["memory_after_load"]["workers"] >= 1
     assert (tmp_path / "latest.md").read_text().startswith("Measured")
+    if nginx.nginx_binary():
+        assert set(report["proxy_overhead"]) == {"p50_ms", "p99_ms", "throughput_ratio"}

@@ -39,6 +39,7 @@ def test_the_flake_and_the_nix_directory_are_found() -> None:
         "nix/package.nix",
         "nix/static.nix",
         "nix/image.nix",
+        "nix/proxy-image.nix",
         "nix/shell.nix",
         "nix/checks.nix",
         "nix/sbom.nix",
@@ -201,7 +202,7 @@ def wiring(nix_sources: tuple[Path, Path]) -> dict:
 
 
 def test_outputs_per_system(wiring: dict) -> None:
-    linux = ["default", "desideliver", "image", "sbom", "static"]
+    linux = ["default", "desideliver", "image", "proxy-image", "sbom", "static"]
     darwin = ["default", "desideliver", "static"]
     assert wiring["packages"] == {
         "x86_64-linux": linux,
@@ -209,7 +210,7 @@ def test_outputs_per_system(wiring: dict) -> None:
         "x86_64-darwin": darwin,
         "aarch64-darwin": darwin,
     }
-    assert wiring["checks"]["x86_64-linux"] == ["formatting", "image", "pytest"]
+    assert wiring["checks"]["x86_64-linux"] == ["formatting", "image", "proxy-image", "pytest"]
     assert wiring["checks"]["aarch64-darwin"] == ["formatting", "pytest"]
     assert set(wiring["devShells"]) == set(wiring["formatter"]) == set(wiring["packages"])
     assert set(wiring["formatter"].values()) == {"nixfmt"}
@@ -284,6 +285,61 @@ def test_sbom_is_built_from_the_images_closure_and_poetry2nixs_files(wiring: dic
         assert argument in script, argument
     assert "-closure-info/store-paths" in script
     assert f"{wiring['source']}/poetry.lock" in script
+
+
+def test_proxy_image_config(wiring: dict) -> None:
+    image = wiring["proxyImage"]
+    assert (image["name"], image["tag"]) == ("desideliver-proxy", "0.1.0")
+    config = image["config"]
+    assert config["User"] == "10002:10001", "its own uid, the app's group (reads the media volume)"
+    assert image["passwd"] == ["proxy:x:10002:10001:desideliver proxy:/var/empty:/sbin/nologin"]
+    assert image["group"] == ["app:x:10001:"]
+    prefix = image["prefix"]
+    assert config["Entrypoint"] == [
+        f"{image['nginx']}/bin/nginx",
+        "-p",
+        f"{prefix}/",
+        "-c",
+        f"{prefix}/nginx.conf",
+        "-e",
+        "stderr",
+    ]
+    assert image["nginxOverride"] == {"withPerl": False}
+    assert config["ExposedPorts"] == {"8080/tcp": {}}
+    assert dict(item.split("=", 1) for item in config["Env"]) == {"PATH": "/bin"}
+    assert config["Labels"]["org.opencontainers.image.title"] == "desideliver-proxy"
+    assert config["Labels"]["org.opencontainers.image.revision"] == "0123456789abcdef0123456789abcdef01234567"
+    assert image["extraCommands"].split() == ["mkdir", "-p", "tmp", "chmod", "1777", "tmp"]
+    assert "/bin/proxy-healthcheck" in image["healthcheck"]
+    assert "http://127.0.0.1:8080/proxy-health" in image["healthcheck"]
+    assert "--fail" in image["healthcheck"]
+
+
+def test_the_proxy_prefix_is_laid_out_as_nginx_conf_says(wiring: dict) -> None:
+    """nix/proxy/nginx.conf's header names what its prefix holds; tests/proxy lays out the same."""
+    script = wiring["proxyImage"]["prefixScript"]
+    lines = [line.strip() for line in script.strip().splitlines()]
+    nginx_store_path = wiring["proxyImage"]["nginx"]
+    assert lines[0] == "mkdir -p $out"
+    assert lines[1].startswith("cp /nix/store/")
+    assert lines[1].endswith("-nginx.conf $out/nginx.conf")
+    assert f"ln -s {nginx_store_path}/conf/mime.types $out/mime.types" in lines
+    assert "echo 'upstream desideliver_web { server web:8000; }' > $out/upstream.conf" in lines
+    assert "echo 'listen 8080;' > $out/listen.conf" in lines
+    # The same static derivation as the app image's STATIC_ROOT: one build, two images.
+    assert f"ln -s {wiring['proxyImage']['static']} $out/static" in lines
+    assert (
+        wiring["proxyImage"]["static"]
+        == dict(item.split("=", 1) for item in wiring["image"]["config"]["Env"])["STATIC_ROOT"]
+    )
+    assert "ln -s /var/lib/desideliver/media $out/media" in lines
+    assert "ln -s /tmp $out/tmp" in lines
+    conf = (ROOT / "nix" / "proxy" / "nginx.conf").read_text()
+    for name in ("mime.types", "upstream.conf", "listen.conf"):
+        assert f"include {name};" in conf
+    assert "alias static/;" in conf
+    assert "alias media/;" in conf
+    assert "pid tmp/nginx.pid;" in conf
 
 
 def test_static_build_values_are_dummies(wiring: dict) -> None:

@@ -44,6 +44,17 @@ let
     gnumake = drv "gnumake" { };
     nixfmt-rfc-style = drv "nixfmt" { };
     makeBinaryWrapper = drv "make-binary-wrapper-hook" { };
+    # pkgs/servers/http/nginx/generic.nix: the outer formals (what `override` changes) end in
+    # `...`; withPerl ? true is one of them.
+    nginx = drv "nginx-1.26.2" {
+      override =
+        {
+          withPerl ? true,
+          ...
+        }@args:
+        drv "nginx-1.26.2" { overridden = args; };
+    };
+    curlMinimal = drv "curl-8.10.1-bin" { };
     runCommand = name: env: script: drv name { inherit env script; };
     writeText = name: text: drv name { inherit text; };
     closureInfo = { rootPaths }: drv "closure-info" { inherit rootPaths; };
@@ -166,6 +177,7 @@ let
   app = outputs.packages.${linux}.desideliver;
   image = outputs.packages.${linux}.image;
   sbom = outputs.packages.${linux}.sbom;
+  proxyImage = outputs.packages.${linux}.proxy-image;
   devEnv = outputs.devShells.${linux}.default.args.packages;
 in
 {
@@ -200,6 +212,20 @@ in
     group = (builtins.elemAt image.args.contents 1).extraGroupLines;
     launcher = (builtins.elemAt image.args.contents 0).script;
     created = image.args.created or "default";
+  };
+  proxyImage = {
+    inherit (proxyImage.args) name tag extraCommands;
+    config = proxyImage.args.config;
+    contents = map (c: c.name) proxyImage.args.contents;
+    healthcheck = (builtins.elemAt proxyImage.args.contents 0).script;
+    passwd = (builtins.elemAt proxyImage.args.contents 1).extraPasswdLines;
+    group = (builtins.elemAt proxyImage.args.contents 1).extraGroupLines;
+    # The prefix directory nginx is started with (passthru: see nix/proxy-image.nix).
+    prefix = "${proxyImage.args.passthru.prefix}";
+    prefixScript = proxyImage.args.passthru.prefix.script;
+    nginx = "${proxyImage.args.passthru.nginx}";
+    nginxOverride = proxyImage.args.passthru.nginx.overridden;
+    static = "${outputs.packages.${linux}.static}";
   };
   shell = {
     packages = map (p: p.name) outputs.devShells.${linux}.default.args.packages;
