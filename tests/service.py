@@ -22,6 +22,8 @@ def production_environment(database_url: str, redis_url: str, **overrides: str) 
     """The environment the image runs with, for plain HTTP on loopback."""
     static_root = Path(tempfile.gettempdir()) / "desideliver-test-static"
     static_root.mkdir(exist_ok=True)
+    media_root = Path(tempfile.gettempdir()) / "desideliver-test-media-serve"
+    media_root.mkdir(exist_ok=True)
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -32,6 +34,7 @@ def production_environment(database_url: str, redis_url: str, **overrides: str) 
         "REDIS_URL": redis_url,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "STATIC_ROOT": str(static_root),
+        "MEDIA_ROOT": str(media_root),
         "SECURE_SSL_REDIRECT": "false",
         "SECURE_HSTS_SECONDS": "0",
         "SECURE_COOKIES": "false",
