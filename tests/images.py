@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import uuid
 import zlib
 
 from PIL import ExifTags, Image
@@ -61,3 +62,16 @@ def png_claiming_size(width: int, height: int) -> bytes:
 def gps_tags(content: bytes) -> dict[int, object]:
     with Image.open(io.BytesIO(content)) as image:
         return dict(image.getexif().get_ifd(ExifTags.IFD.GPSInfo))
+
+
+def multipart(fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser or `curl -F` sends it: (body, its Content-Type)."""
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for name, filename, content in files:
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+        parts.append(f"{head}Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
