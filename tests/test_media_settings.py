@@ -27,6 +27,17 @@ def test_invalid_media_settings_are_listed_together():
     assert "  - MAX_ATTACHMENT_BYTES: invalid value" in result.stderr
 
 
+def test_the_proxy_hand_over_needs_files_on_its_disk():
+    result = run(
+        "manage",
+        "check",
+        MEDIA_ACCEL_REDIRECT_PREFIX="/internal-media/",
+        MEDIA_STORAGE_BACKEND="django.core.files.storage.InMemoryStorage",
+    )
+    assert result.returncode == 2
+    assert "  - MEDIA_ACCEL_REDIRECT_PREFIX: must be empty with another MEDIA_STORAGE_BACKEND" in result.stderr
+
+
 def test_serve_refuses_a_media_root_it_cannot_write(tmp_path):
     """A missing directory, and a file where the directory should be (a read-only mount or a volume
     owned by root fail the same write; this suite runs as root, which may write any directory)."""

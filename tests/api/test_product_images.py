@@ -86,6 +86,14 @@ def test_replacing_the_image_deletes_the_old_file(admin_client, media_root):
     assert first != second
 
 
+def test_deleting_a_product_deletes_its_image_file(admin_client, media_root):
+    product = ProductFactory()
+    assert save_image(admin_client, product, images.encoded("JPEG")).status_code == 302
+    assert len(list(media_root.rglob("*.jpg"))) == 1
+    Product.objects.get(pk=product.pk).delete()
+    assert list(media_root.rglob("*.jpg")) == []
+
+
 def test_only_product_images_are_served_in_development(admin_client, client, media_root, settings):
     """make dev has no proxy: urls.py serves /media/products/ while DEBUG is on, and nothing else."""
     product = ProductFactory()

@@ -39,3 +39,8 @@ MEDIA_STORAGE = {
     "OPTIONS": config.json("MEDIA_STORAGE_OPTIONS", default={}),
 }
 config.require("MEDIA_STORAGE_OPTIONS", isinstance(MEDIA_STORAGE["OPTIONS"], dict), "must be a JSON object")
+config.require(
+    "MEDIA_ACCEL_REDIRECT_PREFIX",
+    not MEDIA_ACCEL_REDIRECT_PREFIX or MEDIA_STORAGE["BACKEND"] == "django.core.files.storage.FileSystemStorage",
+    "must be empty with another MEDIA_STORAGE_BACKEND: the proxy can only hand over files on its own disk",
+)
