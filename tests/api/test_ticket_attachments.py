@@ -120,8 +120,16 @@ def test_anything_but_a_whole_jpeg_png_or_webp_is_a_400_naming_the_field(
     body = response.json()
     assert body["code"] == "invalid"
     assert list(body["errors"]) == ["attachments"]
-    assert body["errors"]["attachments"] == {"0": [message]}
+    assert body["errors"]["attachments"] == [f"File 1: {message}"]
     assert TicketMessage.objects.filter(ticket_id=ticket_id).count() == 1  # only the first message
+    assert stored_files(media_root) == []
+
+
+def test_one_bad_file_is_named_by_position_and_nothing_is_stored(buyer, ticket_id, media_root):
+    good, bad = upload("good.jpg", images.encoded("JPEG")), upload("bad.jpg", images.html_with_jpeg_header())
+    response = post_photos(buyer, ticket_id, good, bad)
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"attachments": [f"File 2: {NOT_AN_IMAGE}"]}
     assert stored_files(media_root) == []
 
 
@@ -133,7 +141,9 @@ def test_an_oversized_file_is_a_400_naming_the_field(buyer, ticket_id, media_roo
     response = post_photos(buyer, ticket_id, upload("big.png", content, "image/png"))
 
     assert response.status_code == 400
-    assert response.json()["errors"]["attachments"]["0"] == [f"The file is {len(content)} bytes; the limit is 20000."]
+    assert response.json()["errors"]["attachments"] == [
+        f"File 1: The file is {len(content)} bytes; the limit is 20000."
+    ]
     assert stored_files(media_root) == []
 
 

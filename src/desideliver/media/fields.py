@@ -22,6 +22,28 @@ class ImageUploadField(serializers.FileField):
             raise serializers.ValidationError(str(error), code=error.code) from None
 
 
+class ImageListField(serializers.ListField):
+    """Several images; a bad one's message names it by position ("File 2: …"), so `errors` stays a
+    list of strings per field, as the error schema says (DRF would nest a dict keyed by index)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=ImageUploadField(), **kwargs)
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        try:
+            return super().run_child_validation(data)
+        except serializers.ValidationError as error:
+            if not isinstance(error.detail, dict):
+                raise
+            raise serializers.ValidationError(
+                [
+                    f"File {int(index) + 1}: {message}"
+                    for index, messages in error.detail.items()
+                    for message in messages
+                ]
+            ) from None
+
+
 def stored_file_url(name: str | None) -> str | None:
     """The public URL of a stored file (`/media/products/…` on the volume), or None without one."""
     return default_storage.url(name) if name else None

@@ -3,7 +3,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from desideliver.media.fields import ImageUploadField
+from desideliver.media.fields import ImageListField
 from desideliver.tickets.models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, Ticket, TicketAttachment, TicketMessage
 
 
@@ -57,8 +57,7 @@ class NewMessageSerializer(serializers.Serializer):
 
 
 class NewMessageWithImagesSerializer(NewMessageSerializer):
-    attachments = serializers.ListField(
-        child=ImageUploadField(),
+    attachments = ImageListField(
         required=False,
         max_length=settings.MAX_ATTACHMENTS_PER_MESSAGE,
         help_text=(
