@@ -65,6 +65,9 @@ def database(postgres_server: servers.PostgreSQLExecutor) -> str:
     return servers.database_url(postgres_server, name)
 
 
+MEDIA_ROOT = "/var/lib/desideliver/media"  # settings/media.py's default
+
+
 def local(
     container: Container,
     secret_files: dict[str, Path],
@@ -84,6 +87,10 @@ def local(
     variables["BIND_HOST"] = "127.0.0.1"
     variables["PORT"] = str(port_for.select_random())
     variables["PATH"] = "/usr/bin:/bin"
+    if any(mount["mountPath"] == MEDIA_ROOT for mount in container.spec.get("volumeMounts", [])):
+        media = static_root / "media-volume"  # the claim mounted at MEDIA_ROOT, as a local directory
+        media.mkdir(exist_ok=True)
+        variables["MEDIA_ROOT"] = str(media)
     return [sys.executable, "-m", "desideliver", *container.spec["args"]], variables
 
 
