@@ -20,10 +20,11 @@ def noisy(size: tuple[int, int] = (64, 48), mode: str = "RGB") -> Image.Image:
     return Image.merge("RGB", (noise, gradient, Image.new("L", size, 90))).convert(mode)
 
 
-def photo_with_gps(size: tuple[int, int] = (64, 48), image_format: str = "JPEG") -> bytes:
-    """A photo as a phone writes it: EXIF camera model and GPS position (Bengaluru)."""
+def photo_with_gps(size: tuple[int, int] = (64, 48), image_format: str = "JPEG", orientation: int = 1) -> bytes:
+    """A photo as a phone writes it: EXIF camera model, orientation and GPS position (Bengaluru)."""
     exif = Image.Exif()
     exif[ExifTags.Base.Model] = CAMERA_MODEL
+    exif[ExifTags.Base.Orientation] = orientation
     gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
     gps.update(
         {

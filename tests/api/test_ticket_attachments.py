@@ -81,6 +81,16 @@ def test_a_photo_is_reencoded_without_its_metadata_or_trailing_bytes(buyer, tick
         assert max(difference) < 12  # the same picture, re-encoded
 
 
+def test_a_sideways_photo_is_stored_upright_and_a_large_one_scaled_down(buyer, ticket_id, media_root, settings):
+    settings.MAX_IMAGE_SIDE = 100
+    sideways = attached(buyer, ticket_id, images.photo_with_gps((64, 48), orientation=6))  # "rotate 90° to view"
+    assert (sideways["width"], sideways["height"]) == (48, 64)
+    large = attached(buyer, ticket_id, images.encoded("JPEG", (300, 120)))
+    assert (large["width"], large["height"]) == (100, 40)
+    with Image.open(next(p for p in stored_files(media_root) if p.stat().st_size == large["size"])) as stored:
+        assert stored.size == (100, 40)
+
+
 @pytest.mark.parametrize("image_format", ["PNG", "WEBP"])
 def test_png_and_webp_keep_their_format_and_lose_their_exif(buyer, ticket_id, media_root, image_format):
     original = images.photo_with_gps(image_format=image_format)

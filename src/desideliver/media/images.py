@@ -4,6 +4,10 @@ Only pixels survive. The new file is written from the decoded pixels alone, so E
 camera serial), ICC profiles, text chunks, comments and anything after the image data (an HTML or
 ZIP tail: a polyglot file) are gone. EXIF orientation is applied to the pixels first, so a phone
 photo stays upright. An animated image keeps its first frame.
+
+Images wider or taller than MAX_IMAGE_SIDE are scaled down to it, which bounds both the stored
+size and a worker's memory: a JPEG is decoded at a reduced scale straight away, so a 12-megapixel
+photo never occupies its full 36 MB in memory.
 """
 
 import io
@@ -51,7 +55,12 @@ def reencode(upload: File) -> CleanImage:
                     f"{settings.MAX_IMAGE_PIXELS} pixels in all.",
                     "image_too_large",
                 )
-            pixels = pixels_only(ImageOps.exif_transpose(image), image_format)
+            side = settings.MAX_IMAGE_SIDE
+            # In place, keeping the aspect ratio; a JPEG is decoded at 1/2, 1/4 or 1/8 scale first
+            # (thumbnail calls `draft`). Smaller images are only decoded.
+            image.thumbnail((side, side))
+            ImageOps.exif_transpose(image, in_place=True)
+            pixels = pixels_only(image, image_format)
     except Image.DecompressionBombError:  # Pillow's own limit, past twice its MAX_IMAGE_PIXELS
         raise InvalidImage("The image has too many pixels.", "image_too_large") from None
     except UnidentifiedImageError:
@@ -75,4 +84,6 @@ def pixels_only(image: Image.Image, image_format: str) -> Image.Image:
     else:
         mode = "RGBA" if image.has_transparency_data else "RGB"
     converted = image if image.mode == mode else image.convert(mode)
-    return Image.frombytes(mode, converted.size, converted.tobytes())
+    clean = Image.new(mode, converted.size)
+    clean.paste(converted)
+    return clean

@@ -15,6 +15,8 @@ MAX_ATTACHMENT_BYTES = config.int("MAX_ATTACHMENT_BYTES", default=5 * 1024 * 102
 MAX_ATTACHMENTS_PER_MESSAGE = 3
 # Width times height, refused before decoding: a small file can decode to gigabytes (a decompression bomb).
 MAX_IMAGE_PIXELS = config.int("MAX_IMAGE_PIXELS", default=25_000_000, minimum=1)
+# Larger images are scaled down to this many pixels on their longer side (media/images.py).
+MAX_IMAGE_SIDE = config.int("MAX_IMAGE_SIDE", default=2560, minimum=64)
 # The body limit of the upload routes only (core/middleware.py): the files plus the form's text.
 UPLOAD_REQUEST_BODY_BYTES = MAX_ATTACHMENTS_PER_MESSAGE * MAX_ATTACHMENT_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
 # Uploads stay in memory (bounded by the limit above): the container's only writable /tmp is small.
