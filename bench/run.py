@@ -33,8 +33,8 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests import servers  # noqa: E402
-from tests.service import desideliver_command, production_environment  # noqa: E402
+from devtools import servers  # noqa: E402
+from devtools.service import desideliver_command, production_environment  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 LUA_DIR = BENCH_DIR / "lua"

@@ -7,7 +7,8 @@
 # check (nix/check_image.py) reports it with the ten largest store paths.
 {
   pkgs,
-  app,
+  # nix/image-contents.nix: the launcher, /etc's user files and the CA bundle.
+  contents,
   static,
   version,
   revision,
@@ -15,39 +16,13 @@
   description,
   license,
 }:
-let
-  # All dependencies plus the app, as one Python environment (poetry2nix's dependencyEnv).
-  env = app.dependencyEnv;
-
-  # A compiled wrapper, not a bash script: with makeBinaryWrapper in nativeBuildInputs,
-  # `makeWrapper` builds a small C program (as nixpkgs' python wrapper.nix does for
-  # environments). argv[0] defaults to the wrapped interpreter, which is how the
-  # environment's python finds its site-packages. -P: no working directory on sys.path.
-  launcher = pkgs.runCommand "desideliver-launcher-${version}" wrapperTools ''
-    mkdir -p $out/bin
-    makeWrapper ${env.interpreter} $out/bin/desideliver --add-flags "-P -m desideliver"
-  '';
-  wrapperTools = {
-    nativeBuildInputs = [ pkgs.makeBinaryWrapper ];
-  };
-
-  # /etc/passwd, /etc/group, /etc/nsswitch.conf and /var/empty, with one app user.
-  nss = pkgs.fakeNss.override {
-    extraPasswdLines = [ "app:x:10001:10001:desideliver:/var/empty:/sbin/nologin" ];
-    extraGroupLines = [ "app:x:10001:" ];
-  };
-in
 pkgs.dockerTools.buildLayeredImage {
   name = "desideliver";
   # Fixed, so `docker load` yields desideliver:<version> for compose.
   tag = version;
   # `created` keeps its default (1970-01-01T00:00:01Z): a fixed date, for reproducibility.
 
-  contents = [
-    launcher
-    nss
-    pkgs.dockerTools.caCertificates
-  ];
+  inherit contents;
 
   # Runs in the customisation layer's root: relative paths only.
   extraCommands = ''

@@ -1,8 +1,12 @@
 """`desideliver` as the image runs it: serve under gunicorn, healthcheck, wait-for-db."""
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import time
+from pathlib import Path
 
 import port_for
 import psycopg
@@ -103,3 +107,60 @@ def test_manage_passes_arguments_through(environment):
     result = run("manage", "showmigrations", "orders", environment=environment)
     assert result.returncode == 0
     assert "[X] 0001_initial" in result.stdout
+
+
+def test_serve_opens_no_control_socket_unless_asked_for(environment, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    service = Service({**environment, "HOME": str(home)}).start()
+    service.stop()
+    assert not (home / ".gunicorn").exists()
+    assert "Control server" not in service.log()
+
+    socket_path = tmp_path / "control" / "gunicorn.ctl"
+    service = Service({**environment, "HOME": str(home), "GUNICORN_CONTROL_SOCKET": str(socket_path)}).start()
+    try:
+        deadline = time.monotonic() + 10
+        while not socket_path.is_socket():
+            assert time.monotonic() < deadline, f"no control socket at {socket_path}:\n{service.log()}"
+            time.sleep(0.1)
+    finally:
+        service.stop()
+
+
+def as_pid_1(argv, environment):
+    """ARGV as PID 1 of a new PID namespace (as in a container): returns (unshare process, PID 1's host PID)."""
+    namespace = ["unshare", "--pid", "--fork", "--kill-child"]
+    if os.geteuid() != 0:
+        namespace[1:1] = ["--user", "--map-root-user"]
+    process = subprocess.Popen([*namespace, *argv], env=environment, stderr=subprocess.PIPE, text=True)
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    deadline = time.monotonic() + 10
+    while not children.read_text().split():
+        assert time.monotonic() < deadline, "unshare started no child"
+        time.sleep(0.05)
+    return process, int(children.read_text().split()[0])
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare (util-linux) is not installed")
+@pytest.mark.parametrize(
+    "arguments",
+    [("wait-for-db", "--timeout", "60"), ("manage", "shell", "-c", "import time; time.sleep(60)")],
+    ids=["wait-for-db", "manage"],
+)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_every_command_stops_on_a_signal_as_pid_1(environment, arguments, signum):
+    """The kernel drops signals PID 1 has no handler for: docker stop would wait, then SIGKILL."""
+    unreachable = {**environment, "DATABASE_URL": f"postgres://app@127.0.0.1:{port_for.select_random()}/app"}
+    process, pid_1 = as_pid_1(desideliver_command(*arguments), unreachable)
+    time.sleep(3)  # past the imports, into the wait
+    assert process.poll() is None
+    os.kill(pid_1, signum)
+    try:
+        _, stderr = process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise AssertionError(f"PID 1 ignored {signum.name}") from None
+    assert process.returncode == 128 + signum
+    assert f"stopped by {signum.name}" in stderr
+    assert "Traceback" not in stderr

@@ -43,3 +43,15 @@ def test_web_concurrency_and_port_are_honoured(monkeypatch):
     settings = options()
     assert settings["workers"] == 7
     assert settings["bind"] == ["0.0.0.0:9001"]
+
+
+def test_the_control_socket_is_off_unless_asked_for(monkeypatch):
+    """gunicorn >= 25.1 would open one under $HOME (read-only in the image) by default."""
+    monkeypatch.delenv("GUNICORN_CONTROL_SOCKET", raising=False)
+    settings = options()
+    assert settings["control_socket_disable"] is True
+    assert settings["control_socket"] is None
+    monkeypatch.setenv("GUNICORN_CONTROL_SOCKET", "/run/desideliver/gunicorn.ctl")
+    settings = options()
+    assert settings["control_socket_disable"] is False
+    assert settings["control_socket"] == "/run/desideliver/gunicorn.ctl"

@@ -1,5 +1,6 @@
 """The settings contract: fail fast with one message, `*_FILE` secrets, deploy checks."""
 
+import json
 import subprocess
 
 import pytest
@@ -164,3 +165,38 @@ def test_openapi_schema_is_valid_and_describes_every_endpoint(tmp_path):
         "/api/orders/export.csv",
     ):
         assert f"  {path}:" in schema, path
+
+
+def test_production_without_a_mail_server_logs_one_line_and_no_message_content():
+    """consolemail:// (the local default) would print the customer's address and order lines."""
+    send = (
+        "from django.core.mail import send_mail;"
+        "print('sent', send_mail('DesiDeliver order 7 confirmed', 'Thank you.\\n  2 x Toor Dal',"
+        " 'shop@example.com', ['asha.customer@example.com']))"
+    )
+    result = run("manage", "shell", "-c", send, environment=production(LOG_FORMAT="json"))
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "asha.customer@example.com" not in output
+    assert "Toor Dal" not in output
+    assert "sent 0" in result.stdout
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    dropped = [line for line in lines if line["logger"] == "desideliver.mail"]
+    assert len(dropped) == 1, output
+    assert "email not sent" in dropped[0]["message"]
+    assert "1 recipient" in dropped[0]["message"]
+
+
+def test_production_refuses_the_console_mail_backend():
+    result = run("manage", "check", environment=production(EMAIL_URL="consolemail://"))
+    assert result.returncode == 2
+    assert "  - EMAIL_URL: consolemail:// would print" in result.stderr
+
+
+def test_production_sends_through_an_smtp_url():
+    result = run(
+        "manage", "shell", "-c", "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.EMAIL_HOST)",
+        environment=production(EMAIL_URL="smtp+tls://mailer@mail.example.com:587"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "django.core.mail.backends.smtp.EmailBackend mail.example.com" in result.stdout

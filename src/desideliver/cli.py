@@ -6,6 +6,7 @@ command imports what it needs.
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -36,11 +37,33 @@ def load_settings() -> None:
         raise SystemExit(EXIT_CONFIGURATION) from None
 
 
+def require_collected_static() -> None:
+    """With hashed static files (production), their manifest must exist before the first request.
+
+    Without it every page that links a static file (the admin, the docs) is a 500.
+    """
+    from pathlib import Path
+
+    from django.conf import settings
+
+    if "Manifest" not in settings.STORAGES["staticfiles"]["BACKEND"]:
+        return
+    manifest = Path(settings.STATIC_ROOT or "", "staticfiles.json")
+    if not manifest.is_file():
+        print(
+            f"desideliver: STATIC_ROOT={settings.STATIC_ROOT} has no staticfiles.json: collect the static files "
+            "first (desideliver manage collectstatic --noinput; the image has them from its build)",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_CONFIGURATION)
+
+
 def serve() -> None:
     from desideliver import gunicorn_conf
 
     options = gunicorn_conf.options()
     load_settings()  # reports gunicorn's variables and Django's together, before gunicorn reads any
+    require_collected_static()
     from desideliver.media.checks import media_root_problem
 
     if problem := media_root_problem():
@@ -131,7 +154,21 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def exit_on_signal(signum: int, _frame: object) -> None:
+    """Stop with 128 + the signal's number, unwinding (so open transactions roll back)."""
+    print(f"desideliver: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+    raise SystemExit(128 + signum)
+
+
+def handle_stop_signals() -> None:
+    """As a container's PID 1 the kernel drops every signal without a handler: SIGTERM (docker
+    stop) would be ignored until Docker's SIGKILL. `serve` replaces these with gunicorn's own."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, exit_on_signal)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
+    handle_stop_signals()
     args = parser().parse_args(argv)
     if args.command == "serve":
         serve()

@@ -42,7 +42,7 @@ def default_workers() -> int:
 
 def options() -> dict[str, Any]:
     host = config.str("BIND_HOST", default="0.0.0.0")  # noqa: S104 — a container listens on all interfaces
-    port = config.int("PORT", default=8000, minimum=1)
+    port = config.int("PORT", default=8000, minimum=1, maximum=65535)
     log_format = config.str(
         "LOG_FORMAT", default="json" if os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith("production") else "text"
     )
@@ -50,7 +50,13 @@ def options() -> dict[str, Any]:
         "desideliver.core.logs.GunicornAccessJsonFormatter" if log_format == "json" else "logging.Formatter"
     )
     error_formatter = "desideliver.core.logs.JsonFormatter" if log_format == "json" else "logging.Formatter"
+    # gunicorn >= 25.1 opens a control socket (for `gunicornc`) under $XDG_RUNTIME_DIR or $HOME by
+    # default: the image's HOME is read-only, and two servers sharing a HOME replace each other's
+    # socket. Off unless GUNICORN_CONTROL_SOCKET names where it goes.
+    control_socket = config.str("GUNICORN_CONTROL_SOCKET", default="") or None
     return {
+        "control_socket": control_socket,
+        "control_socket_disable": control_socket is None,
         "bind": [f"{host}:{port}"],
         "workers": config.int("WEB_CONCURRENCY", default=default_workers(), minimum=1),
         "worker_class": "sync",

@@ -4,12 +4,13 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from desideliver.cart.views import AddToCartView, CartView, RemoveCartItemView, UpdateCartItemView
 from desideliver.catalog.views import ProductDetailView, ProductListView
 from desideliver.core import views as core
 from desideliver.core.admin_login import throttled_admin_login
+from desideliver.core.docs import RedocDocsView, SwaggerDocsView
 from desideliver.orders.views import CreateOrderView, OrderDetailView, OrderExportView, OrderListView
 from desideliver.users.views import LoginView, LogoutView, RefreshView, RegisterView
 
@@ -30,11 +31,13 @@ api: list[URLPattern | URLResolver] = [
     path("orders/<int:pk>/", OrderDetailView.as_view(), name="order-detail"),
     path("tickets/", include("desideliver.tickets.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("docs/", SwaggerDocsView.as_view(url_name="schema"), name="swagger-ui"),
+    path("redoc/", RedocDocsView.as_view(url_name="schema"), name="redoc"),
 ]
 
 urlpatterns = [
     path("", core.landing, name="landing"),
+    path("favicon.ico", core.favicon, name="favicon"),
     path("health/", core.liveness, name="health"),
     path("health/ready/", core.ready, name="ready"),
     path("api/", include(api)),

@@ -85,17 +85,29 @@ def test_refresh_rotates_and_the_old_refresh_token_is_refused(api):
     assert reused.status_code == 401
 
 
-def test_tampered_and_expired_tokens_are_401(api):
+def test_tampered_and_garbage_tokens_are_401_not_valid(api):
     user = UserFactory()
-    token = AccessToken.for_user(user)
-    tampered = str(token)[:-2] + ("AA" if not str(token).endswith("AA") else "BB")
+    token = str(AccessToken.for_user(user))
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     expired = AccessToken.for_user(user)
     expired.set_exp(lifetime=-timedelta(seconds=1))
-    for bad in (tampered, str(expired), "not.a.token"):
+    forged_expired = str(expired)[:-2] + ("AA" if not str(expired).endswith("AA") else "BB")
+    for bad in (tampered, forged_expired, "not.a.token"):
         api.credentials(HTTP_AUTHORIZATION=f"Bearer {bad}")
         response = api.get("/api/cart/")
         assert response.status_code == 401, bad
         assert response.json()["code"] == "token_not_valid"
+
+
+def test_an_expired_access_token_says_expired_so_the_client_refreshes(api):
+    expired = AccessToken.for_user(UserFactory())
+    expired.set_exp(lifetime=-timedelta(seconds=1))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {expired}")
+    response = api.get("/api/cart/")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_expired"
+    assert "expired" in response.json()["detail"]
+    assert "/api/auth/token/refresh/" in response.json()["detail"]
 
 
 def test_repeated_logins_are_throttled_with_retry_after(api, settings):

@@ -9,12 +9,14 @@ healthcheck each container would get. Here they run as local processes instead o
   the URLs changed (no /etc/hosts entries);
 - every `/run/secrets/NAME` path replaced by a temporary file holding that secret, for the
   secrets the service actually mounts (an unmounted one stays a missing path and fails);
-- STATIC_ROOT (a Nix store path in the image) replaced by an empty temporary directory.
+- STATIC_ROOT (a Nix store path in the image) replaced by static files collected here the same
+  way (`desideliver serve` refuses to start without their manifest).
 
 The servers are this module's own, so both passwords are really checked: PostgreSQL with
 scram-sha-256 for the compose role over TCP, Redis with `requirepass`. What this cannot show
 (no Docker engine here): the image itself, read_only/cap_drop/user enforcement, the network
-names resolving, compose's start order and restart policies. The GitHub workflow runs those.
+names resolving, compose's start order and restart policies. tests/container runs those under a
+real engine with stand-in images; the Nix image itself only in the GitHub workflow.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 import port_for
 import psycopg
 import pytest
+from devtools.service import collected_static_root
 from pytest_redis.executor import RedisExecutor
 
 from tests import servers
@@ -156,7 +159,7 @@ class Native:
         for name, value in image_env.items():
             if name not in {"PATH", "SSL_CERT_FILE"}:  # paths inside the image only
                 environment[name] = value
-        environment["STATIC_ROOT"] = str(static_root)
+        environment["STATIC_ROOT"] = collected_static_root()
         environment["PORT"] = str(port_for.select_random())  # the container's 8000, somewhere free here
         for name, value in (spec.get("environment") or {}).items():
             if value is None:

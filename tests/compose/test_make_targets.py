@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
 import stat
 import subprocess
@@ -81,7 +83,7 @@ def test_restore_refuses_without_confirmation(tmp_path: Path) -> None:
 
 def test_stack_targets_call_compose_as_documented() -> None:
     dry = subprocess.run(
-        ["make", "-n", "-C", str(ROOT), "up", "backup", "DEV_PORTS=1", "IMAGE_TAG=9.9.9"],
+        ["make", "-n", "-C", str(ROOT), "up", "backup", "DEV_PORTS=1"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -89,6 +91,44 @@ def test_stack_targets_call_compose_as_documented() -> None:
     )
     assert dry.returncode == 0, dry.stderr
     assert "docker compose -f compose.yaml -f compose.dev.yaml up --detach --wait" in dry.stdout
-    assert "desideliver:9.9.9" in dry.stdout
+    assert "config --format json web" in dry.stdout, "up checks the image compose itself resolves for web"
     assert "pg_dump" in dry.stdout
     assert "--format=custom" in dry.stdout
+
+
+def test_without_dev_ports_no_file_is_named_so_compose_file_in_env_applies() -> None:
+    dry = subprocess.run(["make", "-n", "-C", str(ROOT), "ps"], capture_output=True, text=True, timeout=60, check=False)
+    assert dry.returncode == 0, dry.stderr
+    assert "docker compose  ps --all" in dry.stdout
+    assert "-f compose.yaml" not in dry.stdout
+
+
+@pytest.fixture
+def secrets_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "secrets"
+    assert make("secrets", f"SECRETS_DIR={directory}").returncode == 0
+    return directory
+
+
+def test_createsuperuser_without_a_terminal_says_how_instead_of_doing_nothing(secrets_dir: Path) -> None:
+    result = make("createsuperuser", f"SECRETS_DIR={secrets_dir}")
+    assert result.returncode != 0
+    assert "ADMIN_EMAIL=… ADMIN_PASSWORD_FILE=…" in result.stderr
+    no_password = make("createsuperuser", f"SECRETS_DIR={secrets_dir}", "ADMIN_EMAIL=ops@example.com")
+    assert no_password.returncode != 0
+    assert "ADMIN_PASSWORD_FILE must name a non-empty file" in no_password.stderr
+
+
+def test_up_checks_the_tag_compose_will_run(compose: tuple[str, ...], tmp_path: Path) -> None:
+    """DESIDELIVER_TAG in .env (docs/operations.md) is what compose runs, so it is what up checks."""
+    for name in ("Makefile", "compose.yaml", "compose.dev.yaml", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / ".env").write_text("DESIDELIVER_TAG=7.7.7-rc1\n")
+    assert make("-C", str(tmp_path), "secrets").returncode == 0
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "-C", str(tmp_path), f"COMPOSE={shlex.join(compose)}", "up"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"},  # never a real engine
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "image desideliver:7.7.7-rc1 is not loaded" in result.stderr, result.stderr

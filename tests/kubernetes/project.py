@@ -54,14 +54,19 @@ def compose_environment(service: str = "web") -> dict[str, str | None]:
     return dict(compose()["services"][service]["environment"])
 
 
-def run_settings_probe(environment: dict[str, str], get: list[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """The production settings loaded from `environment` in a child process (settings_probe.py)."""
+def run_settings_probe(
+    environment: dict[str, str],
+    get: list[tuple[str, str]] | None = None,
+    forwarded: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The production settings loaded from `environment` in a child process (settings_probe.py);
+    `forwarded`: (peer address, X-Forwarded-For) pairs whose client address it reports."""
     child_environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", **environment}
     if "PYTHONPATH" in os.environ:  # the Nix dev shell runs the app from src/ on PYTHONPATH
         child_environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
     result = subprocess.run(
         [sys.executable, "-m", "tests.kubernetes.settings_probe"],
-        input=json.dumps({"environment": child_environment, "get": get or []}),
+        input=json.dumps({"environment": child_environment, "get": get or [], "forwarded": forwarded or []}),
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import port_for
 import psycopg
 import pytest
+from devtools.service import collected_static_root
 from pytest_redis.executor import RedisExecutor
 
 from tests import servers
@@ -71,13 +73,12 @@ MEDIA_ROOT = "/var/lib/desideliver/media"  # settings/media.py's default
 def local(
     container: Container,
     secret_files: dict[str, Path],
-    static_root: Path,
     database_url: str,
     redis: RedisExecutor,
 ) -> tuple[list[str], dict[str, str]]:
     """The container's argv and environment, as a local process against the local servers."""
     variables = project.container_environment(
-        manifests.environment(container, manifests.rendered(OVERLAY)), secret_files, static_root
+        manifests.environment(container, manifests.rendered(OVERLAY)), secret_files, Path(collected_static_root())
     )
     assert urlsplit(variables["DATABASE_URL"]).hostname == "db"
     assert urlsplit(variables["REDIS_URL"]).hostname == "redis"
@@ -119,7 +120,7 @@ def test_web_is_not_ready_until_the_migration_job_has_run(
     job = list(manifests.containers(manifests.find(objects, "Job", "migrate")))
     assert [c.init for c in job] == [True, False], "wait-for-db, then migrate"
 
-    argv, environment = local(web, secret_files, tmp_path, database, password_redis)
+    argv, environment = local(web, secret_files, database, password_redis)
     service = Service(environment, argv)
     service.start(ready_path="/health/")
     try:
@@ -132,7 +133,7 @@ def test_web_is_not_ready_until_the_migration_job_has_run(
         assert body["checks"]["migrations"]["state"] == "failing"
 
         for container in job:
-            job_argv, job_environment = local(container, secret_files, tmp_path, database, password_redis)
+            job_argv, job_environment = local(container, secret_files, database, password_redis)
             result = subprocess.run(job_argv, env=job_environment, capture_output=True, text=True, timeout=180)
             assert result.returncode == 0, f"{container.label}:\n{result.stdout}\n{result.stderr}"
             if container.init:
@@ -148,3 +149,59 @@ def test_web_is_not_ready_until_the_migration_job_has_run(
         }
     finally:
         assert service.stop() == 0, service.log()
+
+
+def exec_probe(probe: dict[str, Any], environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """An exec probe as the kubelet runs it in the container, within its timeoutSeconds.
+
+    `/bin/desideliver` is the image's launcher for `python -m desideliver` (nix/image.nix).
+    """
+    command = probe["exec"]["command"]
+    assert command[0] == "/bin/desideliver"
+    argv = [sys.executable, "-m", "desideliver", *command[1:]]
+    return subprocess.run(argv, env=environment, capture_output=True, text=True, timeout=probe["timeoutSeconds"])
+
+
+def probe_until(probe: dict[str, Any], environment: dict[str, str], returncode: int, within: float) -> str:
+    deadline = time.monotonic() + within
+    while True:
+        result = exec_probe(probe, environment)
+        if result.returncode == returncode:
+            return result.stdout + result.stderr
+        assert time.monotonic() < deadline, f"probe still exits {result.returncode}: {result.stderr}"
+        time.sleep(0.5)
+
+
+def test_the_workers_liveness_probe_follows_its_heartbeat(
+    kustomize: str,
+    secret_files: dict[str, Path],
+    password_redis: RedisExecutor,
+    database: str,
+    tmp_path: Path,
+) -> None:
+    """The worker Deployment's container and probe, run for real: healthy while the worker works,
+    failing once it is gone (SIGKILL: the kubelet would restart the container)."""
+    objects = manifests.rendered(OVERLAY)
+    for container in manifests.containers(manifests.find(objects, "Job", "migrate")):
+        job_argv, job_environment = local(container, secret_files, database, password_redis)
+        result = subprocess.run(job_argv, env=job_environment, capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0, f"{container.label}:\n{result.stdout}\n{result.stderr}"
+    (worker,) = manifests.containers(manifests.find(objects, "Deployment", "worker"))
+    probe = worker.spec["livenessProbe"]
+    argv, environment = local(worker, secret_files, database, password_redis)
+    # The container's /tmp, and a 1 s heartbeat (valid for 3) so that a dead worker shows in seconds.
+    environment["WORKER_HEARTBEAT_FILE"] = str(tmp_path / "desideliver-worker.alive")
+    environment["JOBS_HEARTBEAT_SECONDS"] = "1"
+
+    assert "no worker heartbeat" in probe_until(probe, environment, 1, within=0)
+    with (tmp_path / "worker.log").open("w") as log:
+        process = subprocess.Popen(argv, env=environment, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert "healthy: worker" in probe_until(probe, environment, 0, within=30)
+        process.kill()
+        process.wait(timeout=10)
+        assert "overdue" in probe_until(probe, environment, 1, within=15)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

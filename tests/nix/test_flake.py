@@ -35,7 +35,14 @@ GITHUB_LOCKED_KEYS = {"lastModified", "narHash", "owner", "repo", "rev", "type"}
 def test_the_flake_and_the_nix_directory_are_found() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in nix_files()}
     assert "flake.nix" in names
-    assert {"nix/package.nix", "nix/static.nix", "nix/image.nix", "nix/shell.nix", "nix/checks.nix"} <= names
+    assert {
+        "nix/package.nix",
+        "nix/static.nix",
+        "nix/image.nix",
+        "nix/shell.nix",
+        "nix/checks.nix",
+        "nix/sbom.nix",
+    } <= names
 
 
 @pytest.mark.parametrize("path", nix_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
@@ -152,6 +159,21 @@ def test_workflow_builds_checks_and_smoke_tests_the_image() -> None:
         assert step in image, step
 
 
+def test_workflow_builds_the_sbom_and_publishes_a_vulnerability_scan() -> None:
+    job = _workflow()["jobs"]["image"]
+    commands = _commands(job)
+    assert "nix build .#sbom" in commands
+    assert "nixpkgs#trivy" in commands
+    assert 'trivy image --scanners vuln --format json --output trivy-image.json "desideliver:$tag"' in commands
+    assert "trivy sbom --format json --output trivy-sbom.json sbom.cdx.json" in commands
+    assert "GITHUB_STEP_SUMMARY" in commands
+    names = [step.get("name", "") for step in job["steps"]]
+    assert names.index("Load the image") < names.index("Vulnerability scan (Trivy)")
+    (publish,) = [step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact@")]
+    assert publish["if"] == "always()"
+    assert {"sbom.cdx.json", "trivy-image.json", "trivy-sbom.json"} <= set(publish["with"]["path"].split())
+
+
 def test_workflow_compares_two_independent_builds() -> None:
     jobs = _workflow()["jobs"]
     assert "needs" not in jobs["image-again"], "independent: its own runner and store"
@@ -179,7 +201,7 @@ def wiring(nix_sources: tuple[Path, Path]) -> dict:
 
 
 def test_outputs_per_system(wiring: dict) -> None:
-    linux = ["default", "desideliver", "image", "static"]
+    linux = ["default", "desideliver", "image", "sbom", "static"]
     darwin = ["default", "desideliver", "static"]
     assert wiring["packages"] == {
         "x86_64-linux": linux,
@@ -234,6 +256,34 @@ def test_image_config(wiring: dict) -> None:
     assert image["extraCommands"].split() == ["mkdir", "-p", "tmp", "chmod", "1777", "tmp"]
     assert "makeWrapper" in image["launcher"]
     assert '-m desideliver"' in image["launcher"]
+
+
+def test_sbom_is_built_from_the_images_closure_and_poetry2nixs_files(wiring: dict) -> None:
+    sbom = wiring["sbom"]
+    assert sbom["name"] == "desideliver-sbom-0.1.0.cdx.json"
+    # closureInfo's roots: what the image is made of, and the static files its config names.
+    assert sbom["closureRoots"] == [*sbom["imageContents"], sbom["staticName"]]
+    assert sbom["imageContents"] == ["desideliver-launcher-0.1.0", "fake-nss", "ca-certificates"]
+    # One entry per locked package: the file its fetcher downloads, and its store path.
+    assert set(sbom["files"]) == set(sbom["lockedFiles"])
+    for name, entry in sbom["files"].items():
+        assert entry["file"] in sbom["lockedFiles"][name], name
+        assert entry["path"].startswith("/nix/store/")
+        assert f"-python3.12-{name}-" in entry["path"]
+    script = " ".join(word for word in sbom["script"].split() if word != "\\")
+    assert "-python3-with-packages/bin/python3 /nix/store/" in script
+    assert "-sbom.py --lock " in script
+    for argument in (
+        "--lock",
+        "--pyproject",
+        "--files",
+        "--python-version 3.12.7",
+        "--system x86_64-linux",
+        "--version 0.1.0",
+    ):
+        assert argument in script, argument
+    assert "-closure-info/store-paths" in script
+    assert f"{wiring['source']}/poetry.lock" in script
 
 
 def test_static_build_values_are_dummies(wiring: dict) -> None:

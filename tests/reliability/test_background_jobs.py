@@ -151,7 +151,7 @@ from desideliver.users.models import User
 
 customer = User.objects.get(pk={user_id})
 with transaction.atomic():
-    order = place_order(customer)
+    order, _ = place_order(customer)
     ticket = services.open_ticket(customer, subject="Rolled back", body="?")
     staff = User.objects.create(email="rolled-back-staff@example.com", is_staff=True)
     services.add_staff_reply(ticket, staff, "This reply is rolled back.")

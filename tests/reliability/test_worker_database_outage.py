@@ -30,7 +30,8 @@ category, _ = Category.objects.get_or_create(slug="outage", defaults={"name": "O
 product = Product.objects.create(name="Outage ghee", description="-", price=Decimal("5.00"), stock=5, category=category)
 customer = User.objects.create(email=f"outage-{Product.objects.count()}@example.com")
 CartItem.objects.create(user=customer, product=product, quantity=1)
-print("RESULT " + json.dumps(place_order(customer).pk))
+order, _ = place_order(customer)
+print("RESULT " + json.dumps(order.pk))
 """
 
 

@@ -132,10 +132,11 @@ class ProductListView(PublicProductView, generics.ListAPIView[Product]):
         given = {name: request.query_params[name].strip() for name in LIST_PARAMETERS if name in request.query_params}
         parameters = {name: value for name, value in given.items() if value}
         if "ordering" in parameters:
-            terms = [term.strip() for term in parameters.pop("ordering").split(",") if term.strip()]
-            valid = StableOrderingFilter().remove_invalid_fields(self.get_queryset(), terms, self, request)
-            if valid and valid != self.ordering:
-                parameters["ordering"] = ",".join(valid)
+            del parameters["ordering"]
+            # Unknown terms are a 400 here, before any cache lookup.
+            terms = StableOrderingFilter().checked_terms(request, self.get_queryset(), self)
+            if terms and terms != self.ordering:
+                parameters["ordering"] = ",".join(terms)
         paginator = self.paginator
         assert isinstance(paginator, PageNumberPagination)
         if "page_size" in parameters:

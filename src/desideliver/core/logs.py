@@ -2,6 +2,7 @@
 
 import json
 import logging
+import time
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -46,3 +47,29 @@ class GunicornAccessJsonFormatter(logging.Formatter):
                 "user_agent": atoms.get("a"),
             }
         )
+
+
+class CacheOutageFilter(logging.Filter):
+    """django-redis logs every failed cache call at ERROR with a traceback, so an outage of Redis
+    (which the API rides out: it serves from PostgreSQL) would flood the log with errors. Keep one
+    WARNING line per interval and process, naming the error, without the traceback."""
+
+    def __init__(self, interval_seconds: float = 10.0) -> None:
+        super().__init__()
+        self.interval_seconds = interval_seconds
+        self.last_logged = -interval_seconds
+        self.suppressed = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now - self.last_logged < self.interval_seconds:
+            self.suppressed += 1
+            return False
+        error = record.exc_info[1] if record.exc_info else None
+        reason = f"{type(error).__name__}: {error}" if error else record.getMessage()
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "cache unavailable, serving without it (%s; %d more failures since the last report)"
+        record.args = (reason, self.suppressed)
+        record.exc_info = record.exc_text = None
+        self.last_logged, self.suppressed = now, 0
+        return True

@@ -16,7 +16,7 @@ class ErrorSerializer(serializers.Serializer):
 
 _DESCRIPTIONS = {
     400: "Invalid input; `errors` names each field.",
-    401: "Missing, expired or invalid access token.",
+    401: "Missing or invalid access token; code `token_expired` when it has expired (refresh it).",
     404: "No such object, or it belongs to someone else.",
     409: "Refused by the current state (for example, not enough stock).",
     413: "The request body is larger than the limit.",
@@ -26,5 +26,9 @@ _DESCRIPTIONS = {
 }
 
 
-def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
-    return {code: OpenApiResponse(ErrorSerializer, description=_DESCRIPTIONS[code]) for code in statuses}
+def error_responses(*statuses: int, **descriptions: str) -> dict[int, OpenApiResponse]:
+    """Error responses by status; `descriptions` (`s401="..."`) replaces the generic text for one view."""
+    return {
+        code: OpenApiResponse(ErrorSerializer, description=descriptions.get(f"s{code}", _DESCRIPTIONS[code]))
+        for code in statuses
+    }

@@ -1,7 +1,8 @@
 import logging
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 
 from desideliver.core.errors import error_body
@@ -35,6 +36,13 @@ def ready(request: HttpRequest) -> JsonResponse:
 
 def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "landing.html")
+
+
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """Browsers ask for /favicon.ico whatever the page says; the icon itself is a hashed static file."""
+    response = HttpResponseRedirect(static("desideliver/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> JsonResponse:

@@ -79,10 +79,18 @@ class Config:
         self.problems[name] = f"invalid value {value!r}: use true or false"
         return default if default is not NOT_SET else False
 
-    def int(self, name: builtins.str, default: Any = NOT_SET, minimum: builtins.int | None = None) -> Any:
+    def int(
+        self,
+        name: builtins.str,
+        default: Any = NOT_SET,
+        minimum: builtins.int | None = None,
+        maximum: builtins.int | None = None,
+    ) -> Any:
         value = self._read(self._env.int, name, default)
         if value is not None and minimum is not None and value < minimum:
             self.problems[name] = f"invalid value {value}: must be at least {minimum}"
+        if value is not None and maximum is not None and value > maximum:
+            self.problems[name] = f"invalid value {value}: must be at most {maximum}"
         return value
 
     def float(self, name: builtins.str, default: Any = NOT_SET) -> Any:

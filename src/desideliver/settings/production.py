@@ -4,6 +4,8 @@ Behind a TLS-terminating proxy the secure defaults hold; to serve plain HTTP on 
 network (the local compose stack), set SECURE_SSL_REDIRECT=false and SECURE_HSTS_SECONDS=0.
 """
 
+from csp.constants import NONE, SELF
+
 from desideliver.settings.base import *  # noqa: F403
 from desideliver.settings.base import cache_settings, config, database_settings, logging_config, redis_location
 
@@ -38,6 +40,36 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+# Never the console backend: it prints addresses and order lines into the log. Without a mail
+# server (EMAIL_URL unset) each message is dropped with one log line that carries no content.
+if not config.str("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "desideliver.core.mail.LogOnlyEmailBackend"
+config.require(
+    "EMAIL_URL",
+    EMAIL_BACKEND != "django.core.mail.backends.console.EmailBackend",
+    "consolemail:// would print customers' addresses and orders to the log: set smtp+tls://… or leave it unset",
+)
+
+# --- Content-Security-Policy (django-csp) -------------------------------------------------------
+# The admin, the docs pages and the landing page share this origin: nothing but our own files runs
+# or loads. core/docs.py relaxes styles and workers for Redoc's page only.
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1, "csp.middleware.CSPMiddleware")  # noqa: F405
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 LOGGING = logging_config(config.str("LOG_FORMAT", default="json"), LOG_LEVEL)  # noqa: F405
 

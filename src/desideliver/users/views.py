@@ -47,7 +47,14 @@ class RegisterView(APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(post=extend_schema(responses={200: TokenPairSerializer, **error_responses(400, 401, 429)}))
+@extend_schema_view(
+    post=extend_schema(
+        responses={
+            200: TokenPairSerializer,
+            **error_responses(400, 401, 429, s401="Wrong email or password (code `no_active_account`)."),
+        }
+    )
+)
 class LoginView(TokenObtainPairView):
     """`{email, password}` → `{access, refresh}`. Attempts are limited per client address and per
     account; a successful login gives its attempts back, so only failures add up."""
@@ -68,7 +75,14 @@ class LoginView(TokenObtainPairView):
         return response
 
 
-@extend_schema_view(post=extend_schema(responses={200: RefreshedTokensSerializer, **error_responses(400, 401, 429)}))
+@extend_schema_view(
+    post=extend_schema(
+        responses={
+            200: RefreshedTokensSerializer,
+            **error_responses(400, 401, 429, s401="The refresh token is invalid, expired or already used."),
+        }
+    )
+)
 class RefreshView(TokenRefreshView):
     """`{refresh}` → `{access, refresh}`: the refresh token rotates and the old one is blacklisted
     (exactly one of concurrent uses succeeds). Throttled per user."""

@@ -17,6 +17,7 @@
 let
   flake = import ../../../flake.nix;
   lib = import (nixpkgsLibSrc + "/lib");
+  lock = builtins.fromTOML (builtins.readFile ../../../poetry.lock);
 
   drv =
     name: attrs:
@@ -30,7 +31,9 @@ let
   mkPkgs = system: rec {
     inherit lib system;
     python312 = drv "python3.12" { version = "3.12.7"; };
-    python3 = drv "python3" { };
+    python3 = drv "python3" {
+      withPackages = select: drv "python3-with-packages" { packages = select { packaging = drv "packaging" { }; }; };
+    };
     postgresql = drv "postgresql-16" { dev = drv "postgresql-16-dev" { }; };
     postgresql_16 = postgresql;
     redis = drv "redis" { };
@@ -42,6 +45,8 @@ let
     nixfmt-rfc-style = drv "nixfmt" { };
     makeBinaryWrapper = drv "make-binary-wrapper-hook" { };
     runCommand = name: env: script: drv name { inherit env script; };
+    writeText = name: text: drv name { inherit text; };
+    closureInfo = { rootPaths }: drv "closure-info" { inherit rootPaths; };
     mkShell =
       {
         packages ? [ ],
@@ -121,8 +126,20 @@ let
             inherit args;
             version = "0.1.0";
             dependencyEnv = env;
+            inherit python;
           };
           env = drv "python3.12-env" { interpreter = "${env.outPath}/bin/python3.12"; };
+          python = drv "python3.12" {
+            version = "3.12.7";
+            pkgs = lib.listToAttrs (
+              map (locked: {
+                inherit (locked) name;
+                value = drv "python3.12-${locked.name}-${locked.version}" {
+                  src = drv (builtins.head locked.files).file { inherit (builtins.head locked.files) file; };
+                };
+              }) lock.package
+            );
+          };
         in
         app;
       mkPoetryEnv = args: assert accepts real.mkPoetryEnv args; drv "python3.12-dev-env" { inherit args; };
@@ -148,6 +165,7 @@ let
   linux = "x86_64-linux";
   app = outputs.packages.${linux}.desideliver;
   image = outputs.packages.${linux}.image;
+  sbom = outputs.packages.${linux}.sbom;
   devEnv = outputs.devShells.${linux}.default.args.packages;
 in
 {
@@ -188,4 +206,17 @@ in
     inherit (outputs.devShells.${linux}.default.args) shellHook;
   };
   pytestScript = outputs.checks.${linux}.pytest.script;
+  sbom = {
+    inherit (sbom) name script;
+    inherit (sbom.env.passthru) files;
+    closureRoots = map (root: root.name) sbom.env.passthru.closure.rootPaths;
+    imageContents = map (c: c.name) image.args.contents;
+    staticName = outputs.packages.${linux}.static.name;
+    lockedFiles = lib.listToAttrs (
+      map (locked: {
+        inherit (locked) name;
+        value = map (f: f.file) locked.files;
+      }) lock.package
+    );
+  };
 }

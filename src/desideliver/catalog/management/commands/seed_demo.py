@@ -1,4 +1,8 @@
-"""Idempotent demo data: the same categories and products, however often it runs."""
+"""Idempotent demo data: the same categories and products, however often it runs.
+
+The default 60 are 60 different products; past them (the benchmark loads 1,000), each product
+comes again in other pack sizes, which are distinct products a shop sells too.
+"""
 
 from decimal import Decimal
 from typing import Any
@@ -20,8 +24,22 @@ CATEGORIES = {
     ),
     "beverages": ("Beverages", ["Assam Tea", "Filter Coffee", "Rooh Afza", "Masala Chai Mix", "Thandai", "Jaljeera"]),
     "frozen": ("Frozen", ["Paratha", "Samosa", "Paneer", "Malai Kofta", "Aloo Tikki", "Idli Batter"]),
-    "sauces": ("Chutneys & Sauces", ["Tamarind Chutney", "Mint Chutney", "Schezwan Sauce", "Tomato Ketchup"]),
+    "sauces": (
+        "Chutneys & Sauces",
+        ["Tamarind Chutney", "Mint Chutney", "Schezwan Sauce", "Tomato Ketchup", "Coriander Chutney", "Garlic Chutney"],
+    ),
+    "dairy": ("Dairy", ["Desi Ghee", "Dahi", "Khoa", "Malai", "Chaas", "Shrikhand"]),
 }
+PACK_SIZES = ["family pack", "value pack", "party pack", "mini pack", "gift box", "bulk pack", "twin pack"]
+
+
+def product_name(base: str, batch: int) -> str:
+    """`base` for the first batch, then "Hing (family pack)", ..., "Hing (family pack, 2)" past the sizes."""
+    if batch == 0:
+        return base
+    size = PACK_SIZES[(batch - 1) % len(PACK_SIZES)]
+    repeat = (batch - 1) // len(PACK_SIZES)
+    return f"{base} ({size})" if repeat == 0 else f"{base} ({size}, {repeat + 1})"
 
 
 class Command(BaseCommand):
@@ -46,7 +64,7 @@ class Command(BaseCommand):
         for number in range(products):
             category, base = names[number % len(names)]
             batch = number // len(names)
-            name = base if batch == 0 else f"{base} #{batch + 1}"
+            name = product_name(base, batch)
             if name not in existing:
                 new.append(
                     Product(
