@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import port_for
 import psycopg
 import pytest
-from devtools.service import collected_static_root
+from devtools.service import collected_static_root, media_root
 from pytest_redis.executor import RedisExecutor
 
 from tests import servers
@@ -89,9 +89,7 @@ def local(
     variables["PORT"] = str(port_for.select_random())
     variables["PATH"] = "/usr/bin:/bin"
     if any(mount["mountPath"] == MEDIA_ROOT for mount in container.spec.get("volumeMounts", [])):
-        media = static_root / "media-volume"  # the claim mounted at MEDIA_ROOT, as a local directory
-        media.mkdir(exist_ok=True)
-        variables["MEDIA_ROOT"] = str(media)
+        variables["MEDIA_ROOT"] = media_root()  # the claim mounted at MEDIA_ROOT, as a local directory
     return [sys.executable, "-m", "desideliver", *container.spec["args"]], variables
 
 

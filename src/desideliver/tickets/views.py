@@ -13,7 +13,6 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from desideliver.core.schema import error_responses
 from desideliver.throttling.throttles import UserThrottle
@@ -26,6 +25,7 @@ from desideliver.tickets.serializers import (
     TicketDetailSerializer,
     TicketSerializer,
 )
+from desideliver.users.authentication import ExpiryAwareJWTAuthentication
 from desideliver.users.models import User
 from desideliver.users.requests import AuthenticatedRequest
 
@@ -118,7 +118,7 @@ class AnyAccept(BaseContentNegotiation):
 class AttachmentDownloadView(APIView):
     """The ticket's customer (access token) or staff (token or admin session); anyone else: 404."""
 
-    authentication_classes = [JWTAuthentication, SessionAuthentication]
+    authentication_classes = [ExpiryAwareJWTAuthentication, SessionAuthentication]
     content_negotiation_class = AnyAccept
 
     @extend_schema(
