@@ -35,7 +35,16 @@ def production_environment(database_url: str, redis_url: str, **overrides: str) 
         environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
     environment.update(overrides)
     environment.setdefault("STATIC_ROOT", collected_static_root())
+    environment.setdefault("MEDIA_ROOT", media_root())
     return environment
+
+
+@functools.cache
+def media_root() -> str:
+    """A writable directory standing for the media volume (`serve` refuses to start without one)."""
+    root = tempfile.mkdtemp(prefix="desideliver-media-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
 
 
 @functools.cache

@@ -64,6 +64,11 @@ def serve() -> None:
     options = gunicorn_conf.options()
     load_settings()  # reports gunicorn's variables and Django's together, before gunicorn reads any
     require_collected_static()
+    from desideliver.media.checks import media_root_problem
+
+    if problem := media_root_problem():
+        print(f"desideliver: {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIGURATION)
     from desideliver.server import Server
 
     Server(options).run()

@@ -1,4 +1,7 @@
+from pathlib import Path
+
 from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -41,6 +44,8 @@ urlpatterns = [
     path(f"{settings.ADMIN_URL}login/", throttled_admin_login, name="admin-login"),  # before the admin's own
     path(settings.ADMIN_URL, admin.site.urls),
 ]
+# make dev (DEBUG, no proxy): public product images only, as the proxy serves them. Empty otherwise.
+urlpatterns += static(f"{settings.MEDIA_URL}products/", document_root=Path(settings.MEDIA_ROOT) / "products")
 
 handler400 = "desideliver.core.views.bad_request"
 handler403 = "desideliver.core.views.permission_denied"

@@ -48,7 +48,7 @@ def test_every_model_is_registered():
 
     ours = [m for m in apps.get_models() if m.__module__.startswith("desideliver.")]
     unregistered = {m.__name__ for m in ours} - {m.__name__ for m in admin.site._registry}
-    assert unregistered == {"OrderItem", "TicketMessage"}  # shown inline on their order / ticket
+    assert unregistered == {"OrderItem", "TicketMessage", "TicketAttachment"}  # shown inline on their order / ticket
 
 
 def test_order_admin_shows_its_lines_inline(client, client_for):

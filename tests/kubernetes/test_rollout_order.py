@@ -26,7 +26,7 @@ from urllib.parse import urlsplit, urlunsplit
 import port_for
 import psycopg
 import pytest
-from devtools.service import collected_static_root
+from devtools.service import collected_static_root, media_root
 from pytest_redis.executor import RedisExecutor
 
 from tests import servers
@@ -67,6 +67,9 @@ def database(postgres_server: servers.PostgreSQLExecutor) -> str:
     return servers.database_url(postgres_server, name)
 
 
+MEDIA_ROOT = "/var/lib/desideliver/media"  # settings/media.py's default
+
+
 def local(
     container: Container,
     secret_files: dict[str, Path],
@@ -85,6 +88,8 @@ def local(
     variables["BIND_HOST"] = "127.0.0.1"
     variables["PORT"] = str(port_for.select_random())
     variables["PATH"] = "/usr/bin:/bin"
+    if any(mount["mountPath"] == MEDIA_ROOT for mount in container.spec.get("volumeMounts", [])):
+        variables["MEDIA_ROOT"] = media_root()  # the claim mounted at MEDIA_ROOT, as a local directory
     return [sys.executable, "-m", "desideliver", *container.spec["args"]], variables
 
 

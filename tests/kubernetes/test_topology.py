@@ -137,3 +137,27 @@ def test_production_needs_no_in_cluster_datastore(kustomize: str) -> None:
     assert not [o for o in objects if o["kind"] == "StatefulSet"]
     config = next(o for o in objects if o["kind"] == "ConfigMap")["data"]
     assert ".invalid" not in config["DATABASE_URL"] + config["REDIS_URL"], "the example names real-looking hosts"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_only_web_mounts_the_media_claim_writable_at_media_root(overlay: str, kustomize: str) -> None:
+    objects = manifests.rendered(overlay)
+    claim = manifests.find(objects, "PersistentVolumeClaim", "desideliver-media")
+    assert claim["spec"]["accessModes"] == (["ReadWriteOnce"] if overlay == "overlays/kind" else ["ReadWriteMany"])
+    mounting = {}
+    for workload in (o for o in objects if o["kind"] in {"Deployment", "Job", "StatefulSet"}):
+        pod = workload["spec"]["template"]["spec"]
+        claimed = {
+            v["name"]
+            for v in pod.get("volumes", [])
+            if v.get("persistentVolumeClaim", {}).get("claimName") == "desideliver-media"
+        }
+        for container in manifests.containers(workload):
+            for mount in container.spec.get("volumeMounts", []):
+                if mount["name"] in claimed:
+                    mounting[container.label] = (mount["mountPath"], mount.get("readOnly", False))
+    web = next(c for c in manifests.containers(manifests.find(objects, "Deployment", "web")) if not c.init)
+    assert mounting == {web.label: ("/var/lib/desideliver/media", False)}
+    assert (
+        manifests.find(objects, "Deployment", "web")["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == 10001
+    )

@@ -22,10 +22,11 @@ from tests.nix.conftest import SYSTEMS, selected
 
 # Built from its sdist on purpose: it ships no wheel (nix/overrides.nix).
 SDIST_PACKAGES = {"psycopg-c"}
-# Dev-group packages whose x86_64 macOS wheels all need macOS >= 10.13, above the SDK nixpkgs
-# targets there (10.12): poetry2nix builds them from source in that dev shell only (the image
-# is Linux-only). Listed so that a change either way is noticed.
-SDIST_ON = {"x86_64-darwin": {"librt", "markupsafe", "pyyaml"}}
+# Packages whose x86_64 macOS wheels all need macOS >= 10.13, above the SDK nixpkgs targets
+# there (10.12): poetry2nix builds them from source in that dev shell only (the image is
+# Linux-only; pillow's sdist build gets its C libraries from poetry2nix's default override).
+# Listed so that a change either way is noticed.
+SDIST_ON = {"x86_64-darwin": {"librt", "markupsafe", "pillow", "pyyaml"}}
 GLIBC_MINOR = 40
 # lib.systems.elaborate's darwinSdkVersion at our pin: 10.12 on x86_64, 11.0 on aarch64.
 DARWIN = {"x86_64-darwin": ((10, 12), "x86_64"), "aarch64-darwin": ((11, 0), "arm64")}

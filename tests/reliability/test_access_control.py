@@ -11,6 +11,7 @@ from typing import Any
 import jwt
 import pytest
 
+from tests import images
 from tests.reliability import harness
 from tests.service import TEST_SECRET_KEY, Service
 
@@ -30,6 +31,7 @@ PROTECTED = [
     ("GET", "/api/tickets/{ticket}/"),
     ("POST", "/api/tickets/{ticket}/messages/"),
     ("POST", "/api/tickets/{ticket}/close/"),
+    ("GET", "/api/tickets/attachments/{attachment}/"),
 ]
 OWNED = [  # routes with an {id} that belongs to a user
     ("PUT", "/api/cart/update/{item}/", {"quantity": 1}),
@@ -38,12 +40,13 @@ OWNED = [  # routes with an {id} that belongs to a user
     ("GET", "/api/tickets/{ticket}/", None),
     ("POST", "/api/tickets/{ticket}/messages/", {"body": "Not my ticket."}),
     ("POST", "/api/tickets/{ticket}/close/", None),
+    ("GET", "/api/tickets/attachments/{attachment}/", None),
 ]
 
 
 @pytest.fixture(scope="module")
 def world(live: Service, live_environment: dict[str, str]) -> dict[str, Any]:
-    """Alice has a cart line, an order and a ticket about it; Bob has nothing."""
+    """Alice has a cart line, an order and a ticket about it with a photo; Bob has nothing."""
     product_ids = harness.make_products(live_environment, [("Alice's atta", "2.00", 100), ("Bob's basil", "1.00", 100)])
     alice, bob = harness.make_users(live_environment, 2, prefix="acl")
     base = live.base_url
@@ -63,7 +66,22 @@ def world(live: Service, live_environment: dict[str, str]) -> dict[str, Any]:
         token=alice["access"],
     )
     assert add.status == item.status == ticket.status == 201, ticket.body
-    ids = {"item": item.json()["id"], "order": order.json()["id"], "ticket": ticket.json()["id"]}
+    body, content_type = images.multipart({"body": "Torn bag."}, [("attachments", "bag.jpg", images.encoded("JPEG"))])
+    photo = harness.request(
+        base,
+        "POST",
+        f"/api/tickets/{ticket.json()['id']}/messages/",
+        raw=body,
+        headers={"Content-Type": content_type},
+        token=alice["access"],
+    )
+    assert photo.status == 201, photo.body
+    ids = {
+        "item": item.json()["id"],
+        "order": order.json()["id"],
+        "ticket": ticket.json()["id"],
+        "attachment": photo.json()["messages"][-1]["attachments"][0]["id"],
+    }
     return {"alice": alice, "bob": bob, "ids": ids}
 
 

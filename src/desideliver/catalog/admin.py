@@ -2,10 +2,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.http import HttpRequest
 
 from desideliver.catalog.models import Category, Product, StockAdjustment
 from desideliver.catalog.stock import adjust_stock, locked_stock
+from desideliver.media.images import InvalidImage, reencode
 from desideliver.users.models import User
 
 
@@ -45,8 +49,22 @@ class StockAdjustmentInline(admin.TabularInline):
         return False  # recorded adjustments are history: shown, never edited
 
 
+class ProductForm(forms.ModelForm):
+    def clean_image(self) -> Any:
+        """A new upload is re-encoded (JPEG, PNG or WebP; metadata dropped) under a random name."""
+        upload = self.cleaned_data.get("image")
+        if not isinstance(upload, UploadedFile):  # unchanged, cleared or none
+            return upload
+        try:
+            image = reencode(upload)
+        except InvalidImage as error:
+            raise forms.ValidationError(str(error), code=error.code) from None
+        return ContentFile(image.content, name=image.file_name)
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
+    form = ProductForm
     list_display = ["name", "category", "price", "stock", "is_active", "updated_at"]
     list_filter = ["is_active", "category"]
     list_editable = ["price", "is_active"]
@@ -56,12 +74,18 @@ class ProductAdmin(admin.ModelAdmin):
     inlines = [StockAdjustmentInline]
 
     def save_model(self, request: HttpRequest, obj: Product, form: forms.ModelForm, change: bool) -> None:
-        """Never write `stock` back: it is the number loaded with the page, and sales move it since."""
+        """Never write `stock` back: it is the number loaded with the page, and sales move it since.
+
+        A replaced or cleared image's file is deleted once the change is committed.
+        """
         if not change:
             obj.save()
             return
+        old_image = Product.objects.filter(pk=obj.pk).values_list("image", flat=True).first()
         fields = [field.name for field in obj._meta.concrete_fields if not field.primary_key and field.name != "stock"]
         obj.save(update_fields=fields)
+        if old_image and old_image != obj.image.name:
+            transaction.on_commit(lambda: obj.image.storage.delete(old_image))
 
     def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset: Any, change: bool) -> None:
         if formset.model is not StockAdjustment:

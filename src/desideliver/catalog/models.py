@@ -24,6 +24,8 @@ class Product(models.Model):
     stock = models.PositiveIntegerField(default=0)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     is_active = models.BooleanField(default=True)
+    # Public: served by the proxy from MEDIA_ROOT/products/ (re-encoded on upload, catalog/admin.py).
+    image = models.ImageField(upload_to="products/", max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

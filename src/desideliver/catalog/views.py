@@ -22,6 +22,7 @@ from desideliver.catalog.services import cached_detail, cached_list, list_cache_
 from desideliver.core.filters import StableOrderingFilter
 from desideliver.core.pagination import PageNumberPagination
 from desideliver.core.schema import error_responses
+from desideliver.media.fields import stored_file_url
 
 
 def bypasses_cache(request: Request) -> bool:
@@ -79,6 +80,7 @@ PRODUCT_VALUES = (
     "category_id",
     "category__name",
     "category__slug",
+    "image",
     "created_at",
     "updated_at",
 )
@@ -99,6 +101,7 @@ def product_data(row: dict[str, Any]) -> dict[str, Any]:
         "price": fields["price"].to_representation(row["price"]),
         "stock": row["stock"],
         "category": {"id": row["category_id"], "name": row["category__name"], "slug": row["category__slug"]},
+        "image": stored_file_url(row["image"]),
         "created_at": fields["created_at"].to_representation(row["created_at"]),
         "updated_at": fields["updated_at"].to_representation(row["updated_at"]),
     }

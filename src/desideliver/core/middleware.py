@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 
 from desideliver.core.errors import database_error_response, error_body
 from desideliver.core.logs import request_id_var
@@ -47,8 +48,23 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+# The routes that take images (multipart): their limit is UPLOAD_REQUEST_BODY_BYTES.
+UPLOAD_VIEW_NAMES = frozenset({"ticket-message", "admin:catalog_product_add", "admin:catalog_product_change"})
+
+
+def body_limit(request: HttpRequest) -> int:
+    """UPLOAD_REQUEST_BODY_BYTES on an upload route, else DATA_UPLOAD_MAX_MEMORY_SIZE."""
+    try:
+        view_name = resolve(request.path_info).view_name
+    except Resolver404:
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return (
+        settings.UPLOAD_REQUEST_BODY_BYTES if view_name in UPLOAD_VIEW_NAMES else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    )
+
+
 class RequestBodyLimitMiddleware:
-    """Refuse a declared body above DATA_UPLOAD_MAX_MEMORY_SIZE before anything reads it.
+    """Refuse a declared body above its route's limit (`body_limit`) before anything reads it.
 
     A chunked body (no Content-Length) is refused with 411: Django reads a WSGI body only up to
     Content-Length, so it would otherwise be taken for an empty one.
@@ -58,7 +74,6 @@ class RequestBodyLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
             return JsonResponse(
                 error_body("Chunked request bodies are not accepted: send Content-Length.", "length_required"),
@@ -68,7 +83,10 @@ class RequestBodyLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse(error_body("Content-Length is not a number.", "bad_content_length"), status=400)
-        if limit is not None and length > limit:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length > limit:
+            limit = body_limit(request)
+        if length > limit:
             return JsonResponse(
                 error_body(f"The request body is {length} bytes; the limit is {limit}.", "request_too_large"),
                 status=413,

@@ -22,7 +22,7 @@ _DESCRIPTIONS = {
     413: "The request body is larger than the limit.",
     422: "The Idempotency-Key was already used with a different request body.",
     429: "Too many requests; retry after `Retry-After` seconds.",
-    503: "The database is unavailable; retry after `Retry-After` seconds.",
+    503: "The database (or, for uploads and downloads, file storage) is unavailable; retry shortly.",
 }
 
 

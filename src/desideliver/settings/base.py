@@ -240,8 +240,9 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOWED_ORIGINS = config.list("CORS_ALLOWED_ORIGINS", default=[])
 CSRF_TRUSTED_ORIGINS = config.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# Request bodies above this are refused with 413 before any view reads them.
-DATA_UPLOAD_MAX_MEMORY_SIZE = config.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024, minimum=1024)
+# Body limits, uploads and where media is stored.
+from desideliver.settings.media import *  # noqa: E402, F403
+from desideliver.settings.media import MEDIA_STORAGE  # noqa: E402
 
 # --- Admin (security decisions, issue 11): short sessions, throttled login ----------------------
 # Sessions are used by the admin only (the API uses JWTs): they end after ADMIN_SESSION_MINUTES
@@ -263,7 +264,7 @@ STATIC_URL = "/static/"
 STATIC_ROOT = config.str("STATIC_ROOT", default=None)
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": MEDIA_STORAGE,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # The docs pages' bundles (drf-spectacular-sidecar) tripled the collected files: keep only the

@@ -99,6 +99,9 @@ class Config:
     def list(self, name: builtins.str, default: Any = NOT_SET) -> Any:
         return [item for item in self._read(self._env.list, name, default) or [] if item]
 
+    def json(self, name: builtins.str, default: Any = NOT_SET) -> Any:
+        return self._read(self._env.json, name, default)
+
     def url(self, name: builtins.str, schemes: tuple[builtins.str, ...], default: Any = NOT_SET) -> Any:
         value = self.str(name, default)
         if value and value.split("://", 1)[0] not in schemes:

@@ -1,7 +1,14 @@
 """Development on a workstation: `make dev` starts PostgreSQL and Redis at these defaults."""
 
 from desideliver.settings.base import *  # noqa: F403
-from desideliver.settings.base import cache_settings, config, database_settings, logging_config, redis_location
+from desideliver.settings.base import (
+    PACKAGE_DIR,
+    cache_settings,
+    config,
+    database_settings,
+    logging_config,
+    redis_location,
+)
 
 DEBUG = config.bool("DEBUG", default=True)
 SECRET_KEY = config.str("SECRET_KEY", default="local-development-only-never-used-in-production")
@@ -15,6 +22,10 @@ DATABASES = {
 CACHES = cache_settings(
     redis_location(config.url("REDIS_URL", ("redis", "rediss", "unix"), default="redis://127.0.0.1:63790/0"))
 )
+
+# Uploads go next to the dev database (`.dev/` in the checkout); `make dev` has no proxy, so the
+# download view streams attachments itself and urls.py serves /media/products/ while DEBUG is on.
+MEDIA_ROOT = config.str("MEDIA_ROOT", default=str(PACKAGE_DIR.parent.parent / ".dev" / "media"))
 
 # Served from the apps' directories as they are edited; the manifest is a build-time concern.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

@@ -1,5 +1,8 @@
 """The test suite: servers come from tests/conftest.py, which points these settings at them."""
 
+import tempfile
+from pathlib import Path
+
 from desideliver.settings.base import *  # noqa: F403
 from desideliver.settings.base import cache_settings, config, database_settings, logging_config
 
@@ -20,6 +23,8 @@ CACHES = cache_settings("redis://127.0.0.1:1/0")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# Tests that look at stored files give each test its own directory (pytest-django's `settings`).
+MEDIA_ROOT = str(Path(tempfile.gettempdir()) / "desideliver-test-media")
 LOGGING = logging_config("text", "WARNING")
 
 config.raise_if_invalid(__name__)

@@ -5,6 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html_join
 
 from desideliver.tickets import services
 from desideliver.tickets.models import Ticket, TicketMessage
@@ -16,9 +18,21 @@ class ConversationInline(admin.TabularInline):
     model = TicketMessage
     verbose_name_plural = "conversation"
     extra = 0
-    fields = ("created_at", "author", "from_staff", "body")
+    fields = ("created_at", "author", "from_staff", "body", "images")
     readonly_fields = fields
     can_delete = False
+
+    @admin.display(description="attachments")
+    def images(self, message: TicketMessage) -> str:
+        """Links to the download view (staff's admin session is accepted there)."""
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}×{} {}</a>',
+            (
+                (reverse("ticket-attachment", args=[item.pk]), item.width, item.height, item.content_type)
+                for item in message.attachments.all()
+            ),
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

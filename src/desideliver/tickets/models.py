@@ -41,3 +41,21 @@ class TicketMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{'Staff' if self.from_staff else 'Customer'} message {self.pk} on ticket {self.ticket_id}"
+
+
+class TicketAttachment(models.Model):
+    """An image on a message, re-encoded on upload; never public (the download view checks who asks)."""
+
+    message = models.ForeignKey(TicketMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/", max_length=200)  # a random, unguessable name
+    content_type = models.CharField(max_length=20)
+    size = models.PositiveIntegerField(help_text="Bytes, after re-encoding.")
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"Attachment {self.pk} on message {self.message_id}"

@@ -7,12 +7,16 @@ A staff reply enqueues the customer's e-mail in the same transaction as the mess
 desideliver.tickets.tasks): if the reply is rolled back, no e-mail is ever sent.
 """
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.db.models import QuerySet
 from rest_framework import status
 
 from desideliver.core.errors import ApplicationError
+from desideliver.media.images import CleanImage
 from desideliver.orders.models import Order
+from desideliver.tickets import attachments
 from desideliver.tickets.models import Ticket, TicketMessage
 from desideliver.tickets.tasks import send_staff_reply
 from desideliver.users.models import User
@@ -45,11 +49,21 @@ def open_ticket(customer: User, *, subject: str, body: str, order_id: int | None
     return ticket
 
 
-@transaction.atomic
-def add_customer_message(customer: User, ticket_id: int, body: str) -> Ticket:
-    """A customer's message: staff's turn next; on a resolved ticket it reopens it."""
+def add_customer_message(customer: User, ticket_id: int, body: str, images: Sequence[CleanImage] = ()) -> Ticket:
+    """A customer's message, with its images: staff's turn next; on a resolved ticket it reopens it.
+
+    The files are stored inside the transaction and deleted again if it rolls back.
+    """
+    with attachments.removed_on_failure() as stored, transaction.atomic():
+        return _add_customer_message(customer, ticket_id, body, images, stored)
+
+
+def _add_customer_message(
+    customer: User, ticket_id: int, body: str, images: Sequence[CleanImage], stored: list[str]
+) -> Ticket:
     ticket = customer_ticket(customer, ticket_id, for_update=True)
-    TicketMessage.objects.create(ticket=ticket, author=customer, body=body)
+    message = TicketMessage.objects.create(ticket=ticket, author=customer, body=body)
+    attachments.attach(message, images, stored)
     if ticket.status == Status.RESOLVED:
         ticket.status = Status.OPEN
     elif ticket.status == Status.WAITING_ON_CUSTOMER:

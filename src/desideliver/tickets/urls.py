@@ -1,6 +1,7 @@
 from django.urls import path
 
 from desideliver.tickets.views import (
+    AttachmentDownloadView,
     CloseTicketView,
     OpenTicketView,
     TicketDetailView,
@@ -14,4 +15,5 @@ urlpatterns = [
     path("<int:pk>/", TicketDetailView.as_view(), name="ticket-detail"),
     path("<int:pk>/messages/", TicketMessageView.as_view(), name="ticket-message"),
     path("<int:pk>/close/", CloseTicketView.as_view(), name="ticket-close"),
+    path("attachments/<int:pk>/", AttachmentDownloadView.as_view(), name="ticket-attachment"),
 ]
