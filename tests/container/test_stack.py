@@ -92,7 +92,7 @@ def test_readme_walkthrough_after_make_seed(stack: Stack) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert '{"id":1,"name":' in result.stdout, "product 1 exists once the demo data is loaded"
     assert '"status":"' in result.stdout, "the order was placed"
-    assert "order_id,created_at,status,product" in result.stdout
+    assert '"order_id","created_at","status","product"' in result.stdout  # every cell quoted (OWASP)
     assert "cart is empty" not in result.stdout.lower()
 
 
