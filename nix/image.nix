@@ -29,6 +29,12 @@ pkgs.dockerTools.buildLayeredImage {
     mkdir -p tmp
     chmod 1777 tmp
   '';
+  # The media volume's mount point, owned by the app's user: Docker gives a fresh named volume
+  # the ownership of the directory it is mounted over (compose.yaml's media_data).
+  fakeRootCommands = ''
+    mkdir -p var/lib/desideliver/media
+    chown 10001:10001 var/lib/desideliver/media
+  '';
 
   config = {
     # Numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.

@@ -258,9 +258,12 @@ def test_data_lives_in_named_volumes(default_model: dict[str, Any]) -> None:
 
     assert mounts("db") == {"/var/lib/postgresql/data": "postgres_data"}
     assert mounts("redis") == {"/data": "redis_data"}
-    assert set(default_model["volumes"]) == {"postgres_data", "redis_data"}
-    for service in APP_SERVICES:
-        assert not default_model["services"][service].get("volumes"), "the app writes nothing persistent"
+    assert set(default_model["volumes"]) == {"postgres_data", "redis_data", "media_data"}
+    # Uploads (docs/media.md): web's only writable mount, at the MEDIA_ROOT every app service is told.
+    media_root = default_model["services"]["web"]["environment"]["MEDIA_ROOT"]
+    assert mounts("web") == {media_root: "media_data"}
+    assert not default_model["services"]["migrate"].get("volumes"), "migrate writes nothing persistent"
+    assert not default_model["services"]["worker"].get("volumes"), "the worker writes nothing persistent"
 
 
 # --- Resources and logs ------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 import port_for
 import psycopg
 import pytest
-from devtools.service import collected_static_root
+from devtools.service import collected_static_root, media_root
 from pytest_redis.executor import RedisExecutor
 
 from tests import servers
@@ -168,6 +168,10 @@ class Native:
             if value.startswith("/run/secrets/"):
                 value = str(mounted.get(value, value))
             environment[name] = self.rewrite_url(value, endpoints)
+        # A volume mounted at MEDIA_ROOT: a writable directory here stands for it.
+        media_mounts = [v for v in spec.get("volumes", []) if v.get("target") == environment.get("MEDIA_ROOT")]
+        if media_mounts:
+            environment["MEDIA_ROOT"] = media_root()
         self.environment = environment
 
     @staticmethod
@@ -227,7 +231,12 @@ def test_migrate_web_and_healthcheck_run_as_compose_defines_them(
     natives: dict[str, Native], contract_postgres: servers.PostgreSQLExecutor, secret_files: dict[str, Path]
 ) -> None:
     migrate, web = natives["migrate"], natives["web"]
-    assert migrate.environment == {**web.environment, "PORT": migrate.environment["PORT"]}
+    # The same environment, but for the port and where web has its media volume mounted.
+    assert migrate.environment == {
+        **web.environment,
+        "PORT": migrate.environment["PORT"],
+        "MEDIA_ROOT": migrate.environment["MEDIA_ROOT"],
+    }
     assert "SECRET_KEY" not in web.environment, "secrets arrive as *_FILE only"
 
     service = Service(dict(web.environment), web.argv)

@@ -220,6 +220,10 @@ def assemble_app(runtime: Path, final: Path) -> None:
             mode = path.stat().st_mode
             path.chmod(mode & ~0o022)
     (final / "var/empty").chmod(0o555)
+    # The media volume's mount point, the app user's as in nix/image.nix's fakeRootCommands.
+    media = final / "var/lib/desideliver/media"
+    media.mkdir(parents=True)
+    os.chown(media, 10001, 10001)
     for directory in [final / STATIC_ROOT.lstrip("/"), *(final / STATIC_ROOT.lstrip("/")).rglob("*")]:
         directory.chmod(0o555 if directory.is_dir() else 0o444)
 

@@ -22,7 +22,8 @@ from tests.service import Service
 pytestmark = pytest.mark.slow
 
 APP_LIMIT = 256 * 1024  # MAX_REQUEST_BODY_BYTES's default
-ATTACHMENT_LIMIT = 5 * 1024 * 1024
+# The app's UPLOAD_REQUEST_BODY_BYTES: 3 attachments of 5 MiB and the form's 256 KiB.
+UPLOAD_LIMIT = 3 * 5 * 1024 * 1024 + APP_LIMIT
 
 
 def assert_proxy_413(reply: Reply) -> None:
@@ -65,13 +66,13 @@ def test_a_huge_declared_body_is_refused_before_it_is_sent(proxy: Proxy) -> None
 
 
 def test_ticket_routes_take_attachments(proxy: Proxy) -> None:
-    """Up to 5 MiB of image plus the multipart envelope go on to web, which has the last word.
+    """Up to the app's upload limit (3 images of 5 MiB and the form) go on to web, which has the last word.
 
     Whether web's answer arrives depends on web: today's app refuses the body by its length
     before reading it and closes, which nginx may see as a reset (502). What the proxy decides is
     in its access log: the request went upstream.
     """
-    size = ATTACHMENT_LIMIT + 32 * 1024
+    size = UPLOAD_LIMIT - 32 * 1024
     before = len(proxy.access_log())
     reply = post(proxy, "/api/tickets/", size)
 
@@ -82,7 +83,7 @@ def test_ticket_routes_take_attachments(proxy: Proxy) -> None:
     wait_until(lambda: bool(logged()), timeout=10)
     (entry,) = logged()
     assert str(entry["upstream_status"]).isdigit(), (reply, entry)
-    assert_proxy_413(post(proxy, "/api/tickets/", ATTACHMENT_LIMIT + 128 * 1024))
+    assert_proxy_413(post(proxy, "/api/tickets/", UPLOAD_LIMIT + 128 * 1024))
 
 
 def send_chunked(proxy: Proxy, path: str, chunks: list[bytes]) -> tuple[int, dict[str, object]]:
