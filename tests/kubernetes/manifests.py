@@ -19,9 +19,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBERNETES_DIR = ROOT / "deploy" / "kubernetes"
-OVERLAYS = ("base", "overlays/kind", "overlays/production")
+OVERLAYS = ("base", "overlays/kind", "overlays/production", "overlays/kind-proxy")
+PROXY_OVERLAYS = ("overlays/kind-proxy",)  # with components/proxy
 MISSING = "kustomize not found: run `bash .ci/install-kustomize` (Debian 13's kustomize 5.6) or set KUSTOMIZE"
 APP_COMPONENTS = ("web", "worker", "migrate")
+PROXY_COMPONENT = "proxy"
 POD_TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
 
@@ -61,6 +63,10 @@ def component(workload: dict[str, Any]) -> str:
 def workloads(objects: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every object that carries a pod template."""
     return [o for o in objects if o["kind"] in POD_TEMPLATE_KINDS]
+
+
+def proxy_workloads(objects: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [w for w in workloads(objects) if component(w) == PROXY_COMPONENT]
 
 
 def app_workloads(objects: tuple[dict[str, Any], ...] | list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,12 +10,16 @@ from typing import Any
 
 from kubernetes_validate.utils import ValidationError, validate
 
-from tests.kubernetes.manifests import APP_COMPONENTS, component, containers
+from tests.kubernetes.manifests import APP_COMPONENTS, PROXY_COMPONENT, component, containers
 
 # Kubernetes releases the manifests are validated against: the oldest with the preStop `sleep`
 # action on by default (PodLifecycleSleepAction, beta in 1.30), and the newest kubernetes-validate bundles.
 KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 APP_USER = 10001  # nix/image.nix: User = "10001:10001"
+# nix/proxy-image.nix: User = "10002:10001" (its own user, in the app's group: it reads the media).
+# Each image's pods run as that image's user; test_app_contract checks both against the Nix files.
+PROXY_USER = (10002, APP_USER)
+MEDIA_ROOT = "/var/lib/desideliver/media"
 
 # Pod Security Standards, restricted profile (which includes baseline), as the API server's
 # PodSecurity admission checks pod templates:
@@ -140,4 +144,34 @@ def app_pod_violations(workload: dict[str, Any]) -> list[str]:
         context = container.spec.get("securityContext") or {}
         if "runAsUser" in context and context["runAsUser"] != APP_USER:
             problems.append(f"{container.label}: runAsUser {context['runAsUser']}")
+    return problems
+
+
+def proxy_pod_violations(workload: dict[str, Any]) -> list[str]:
+    """The proxy image's own user, no API token, a writable /tmp, no secrets, the media read-only."""
+    name = f"{workload['kind']}/{workload['metadata']['name']}"
+    pod = workload["spec"]["template"]["spec"]
+    context = pod.get("securityContext") or {}
+    if component(workload) != PROXY_COMPONENT:
+        return [f"{name}: not the proxy"]
+    problems = []
+    if (context.get("runAsUser"), context.get("runAsGroup")) != PROXY_USER:
+        problems.append(f"{name}: runAsUser/runAsGroup must be the proxy image's {PROXY_USER[0]}:{PROXY_USER[1]}")
+    if pod.get("automountServiceAccountToken") is not False:
+        problems.append(f"{name}: automountServiceAccountToken must be false")
+    volumes = {volume["name"]: volume for volume in pod.get("volumes", [])}
+    if any("secret" in volume for volume in volumes.values()):
+        problems.append(f"{name}: the proxy needs no secret")
+    for container in containers(workload):
+        mounts = {mount["mountPath"]: mount for mount in container.spec.get("volumeMounts", [])}
+        tmp = mounts.get("/tmp")
+        if not tmp or "emptyDir" not in volumes.get(tmp["name"], {}):
+            problems.append(f"{container.label}: /tmp must be an emptyDir")
+        media = mounts.get(MEDIA_ROOT)
+        claim = volumes.get(media["name"], {}).get("persistentVolumeClaim", {}) if media else {}
+        if not media or not claim or not media.get("readOnly") or not claim.get("readOnly"):
+            problems.append(f"{container.label}: {MEDIA_ROOT} must be the media claim, read-only")
+        container_context = container.spec.get("securityContext") or {}
+        if "runAsUser" in container_context and container_context["runAsUser"] != PROXY_USER[0]:
+            problems.append(f"{container.label}: runAsUser {container_context['runAsUser']}")
     return problems

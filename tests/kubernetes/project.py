@@ -45,6 +45,36 @@ def nix_image() -> dict[str, Any]:
     }
 
 
+def nix_proxy_image() -> dict[str, Any]:
+    """name, tag, User, port, upstream and media root of the proxy image, from nix/proxy-image.nix."""
+    source = (ROOT / "nix" / "proxy-image.nix").read_text()
+
+    def literal(pattern: str) -> tuple[str, ...]:
+        match = re.search(pattern, source, re.MULTILINE)
+        assert match, f"nix/proxy-image.nix: nothing matches {pattern!r}: update this test"
+        return match.groups()
+
+    literal(r"^\s*tag = (version);")
+    user, group = literal(r'User = "(\d+):(\d+)";')
+    upstream_host, upstream_port = literal(r'^\s*upstream = "([^":]+):(\d+)";')
+    return {
+        "name": literal(r'^\s*name = "([^"]+)";')[0],
+        "tag": pyproject_version(),
+        "user": (int(user), int(group)),
+        "port": int(literal(r"^\s*port = (\d+);")[0]),
+        "upstream": (upstream_host, int(upstream_port)),
+        "media_root": literal(r'^\s*mediaRoot = "([^"]+)";')[0],
+    }
+
+
+def nginx_internal_media_location() -> str:
+    """The `internal` location of nix/proxy/nginx.conf that X-Accel-Redirect names."""
+    conf = (ROOT / "nix" / "proxy" / "nginx.conf").read_text()
+    locations = re.findall(r"location (/[^ {]*) \{\s*internal;", conf)
+    assert len(locations) == 1, f"nginx.conf: expected one internal location, found {locations}"
+    return str(locations[0])
+
+
 def compose() -> dict[str, Any]:
     """compose.yaml as YAML (anchors and merge keys resolved), without Compose's interpolation."""
     return yaml.safe_load((ROOT / "compose.yaml").read_text())  # type: ignore[no-any-return]

@@ -20,8 +20,8 @@ import pytest
 from django.urls import resolve
 
 from desideliver import cli, gunicorn_conf
-from tests.kubernetes import manifests, project
-from tests.kubernetes.manifests import OVERLAYS, ROOT, Container
+from tests.kubernetes import manifests, policy, project
+from tests.kubernetes.manifests import OVERLAYS, PROXY_OVERLAYS, ROOT, Container
 from tests.kubernetes.project import SECRETS_DIR
 
 # Variables the image sets (nix/image.nix), which the manifests must not override.
@@ -214,6 +214,52 @@ def test_image_is_the_flakes(overlay: str, kustomize: str) -> None:
     for workload in manifests.app_workloads(manifests.rendered(overlay)):
         context = workload["spec"]["template"]["spec"]["securityContext"]
         assert (context["runAsUser"], context["runAsGroup"]) == image["user"]
+
+
+@pytest.mark.parametrize("overlay", PROXY_OVERLAYS)
+def test_proxy_image_is_the_flakes(overlay: str, kustomize: str) -> None:
+    image = project.nix_proxy_image()
+    assert image["user"] == policy.PROXY_USER
+    (proxy,) = manifests.proxy_workloads(manifests.rendered(overlay))
+    (container,) = manifests.containers(proxy)
+    assert container.spec["image"] == f"{image['name']}:{image['tag']}"
+    assert not {"command", "args"} & set(container.spec), "the image's entrypoint runs nginx"
+    context = proxy["spec"]["template"]["spec"]["securityContext"]
+    assert (context["runAsUser"], context["runAsGroup"]) == image["user"]
+    for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+        probe = container.spec[kind]["httpGet"]
+        assert probe["path"] == "/proxy-health", kind
+        assert probe_port(container, container.spec[kind]) == image["port"], kind
+
+
+@pytest.mark.parametrize("overlay", PROXY_OVERLAYS)
+def test_behind_the_proxy_the_app_redirects_attachments_to_its_internal_location(
+    settings_reports: dict[tuple[str, str], dict[str, Any]], overlay: str
+) -> None:
+    """MEDIA_ACCEL_REDIRECT_PREFIX is nginx.conf's `internal` location; the settings accept it."""
+    objects = manifests.rendered(overlay)
+    web = web_container(overlay)
+    assert manifests.environment(web, objects)["MEDIA_ACCEL_REDIRECT_PREFIX"] == project.nginx_internal_media_location()
+    assert settings_reports[overlay, web.label]["problems"] is None
+
+
+@pytest.mark.parametrize("overlay", PROXY_OVERLAYS)
+def test_behind_the_proxy_the_client_is_the_address_the_proxy_wrote(
+    kustomize: str, overlay: str, secret_files: dict[str, Path], static_root: Path
+) -> None:
+    """nginx.conf REPLACES X-Forwarded-For with its peer's address: web sees one entry, so
+    TRUSTED_PROXY_COUNT stays 1. (A 2 would take the same entry here, but would trust a forged
+    one the day the proxy appended instead.)"""
+    objects = manifests.rendered(overlay)
+    web = web_container(overlay)
+    environment = manifests.environment(web, objects)
+    assert environment["TRUSTED_PROXY_COUNT"] == "1"
+    proxy_peer = "10.244.1.9"  # the proxy pod; what nginx writes is the address it saw
+    report = project.run_settings_probe(
+        project.container_environment(environment, secret_files, static_root),
+        forwarded=[(proxy_peer, "203.0.113.9"), (proxy_peer, "10.244.1.5")],
+    )
+    assert report["client_addresses"] == ["203.0.113.9", "10.244.1.5"]
 
 
 # --- Probes -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.kubernetes import manifests, policy
-from tests.kubernetes.manifests import KUBERNETES_DIR, OVERLAYS
+from tests.kubernetes.manifests import KUBERNETES_DIR, OVERLAYS, PROXY_OVERLAYS
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -35,6 +35,10 @@ def test_every_pod_meets_the_restricted_standard(kustomize: str, overlay: str) -
     assert not problems, "\n".join(problems)
     app_problems = [p for workload in manifests.app_workloads(objects) for p in policy.app_pod_violations(workload)]
     assert not app_problems, "\n".join(app_problems)
+    proxies = manifests.proxy_workloads(objects)
+    assert len(proxies) == (1 if overlay in PROXY_OVERLAYS else 0), overlay
+    proxy_problems = [p for workload in proxies for p in policy.proxy_pod_violations(workload)]
+    assert not proxy_problems, "\n".join(proxy_problems)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -165,6 +169,40 @@ def test_an_app_pod_running_as_another_user_is_found(kustomize: str, tmp_path: P
     worker = manifests.find(manifests.build(copy / "base"), "Deployment", "worker")
     assert policy.restricted_violations(worker) == []  # still restricted, but not the image's user
     assert policy.app_pod_violations(worker) == ["Deployment/worker: runAsUser/runAsGroup must be the image's 10001"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        pytest.param(
+            "runAsUser: 10002",
+            "runAsUser: 10001",
+            "runAsUser/runAsGroup must be the proxy image's 10002:10001",
+            id="app-user",
+        ),
+        pytest.param(
+            "              readOnly: true\n      volumes:",
+            "      volumes:",
+            "/var/lib/desideliver/media must be the media claim, read-only",
+            id="media-writable",
+        ),
+        pytest.param(
+            "automountServiceAccountToken: false",
+            "automountServiceAccountToken: true",
+            "automountServiceAccountToken must be false",
+            id="api-token",
+        ),
+    ],
+)
+def test_a_proxy_pod_off_its_images_contract_is_found(
+    kustomize: str, tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    """The rule is per image: the proxy runs as 10002 (the app's 10001 is wrong there)."""
+    copy = broken_copy(tmp_path, "components/proxy/proxy.yaml", old, new)
+    proxy = manifests.find(manifests.build(copy / "overlays" / "kind-proxy"), "Deployment", "proxy")
+    assert policy.restricted_violations(proxy) == []  # still restricted, but not the proxy image's contract
+    problems = policy.proxy_pod_violations(proxy)
+    assert any(expected in problem for problem in problems), problems
 
 
 def test_a_missing_resource_fails_the_build(kustomize: str, tmp_path: Path) -> None:

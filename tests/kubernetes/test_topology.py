@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.kubernetes import manifests, project
-from tests.kubernetes.manifests import OVERLAYS
+from tests.kubernetes.manifests import OVERLAYS, PROXY_OVERLAYS
 
 
 def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -74,7 +74,8 @@ def test_service_and_ingress_reach_the_web_pods_named_port(overlay: str, kustomi
     assert {p["targetPort"] for p in service["spec"]["ports"]} <= ports
     ingress = manifests.find(objects, "Ingress", "web")
     backends = [path["backend"]["service"] for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]]
-    assert backends == [{"name": "web", "port": {"name": "http"}}]
+    entry = "proxy" if overlay in PROXY_OVERLAYS else "web"
+    assert backends == [{"name": entry, "port": {"name": "http"}}], "with the proxy, the ingress never reaches web"
 
 
 def allowed(objects: tuple[dict[str, Any], ...], direction: str, pod: dict[str, str]) -> list[dict[str, Any]]:
@@ -98,6 +99,9 @@ def test_every_pod_is_default_deny_with_only_its_own_openings(overlay: str, kust
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     labels = pod_labels(objects)
     assert ports_of(allowed(objects, "ingress", labels["web"])) == {"http"}
+    if overlay in PROXY_OVERLAYS:
+        assert ports_of(allowed(objects, "ingress", labels["proxy"])) == {"http"}
+        assert ports_of(allowed(objects, "egress", labels["proxy"])) == {8000, 53}, "proxy: web and DNS only"
     assert allowed(objects, "ingress", labels["worker"]) == []
     assert allowed(objects, "ingress", labels["migrate"]) == []
     for app in ("web", "worker", "migrate"):
@@ -140,10 +144,14 @@ def test_production_needs_no_in_cluster_datastore(kustomize: str) -> None:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_only_web_mounts_the_media_claim_writable_at_media_root(overlay: str, kustomize: str) -> None:
+def test_only_web_mounts_the_media_claim_writable_at_media_root_the_proxy_read_only(
+    overlay: str, kustomize: str
+) -> None:
     objects = manifests.rendered(overlay)
     claim = manifests.find(objects, "PersistentVolumeClaim", "desideliver-media")
-    assert claim["spec"]["accessModes"] == (["ReadWriteOnce"] if overlay == "overlays/kind" else ["ReadWriteMany"])
+    assert claim["spec"]["accessModes"] == (
+        ["ReadWriteOnce"] if overlay.startswith("overlays/kind") else ["ReadWriteMany"]
+    )
     mounting = {}
     for workload in (o for o in objects if o["kind"] in {"Deployment", "Job", "StatefulSet"}):
         pod = workload["spec"]["template"]["spec"]
@@ -157,7 +165,58 @@ def test_only_web_mounts_the_media_claim_writable_at_media_root(overlay: str, ku
                 if mount["name"] in claimed:
                     mounting[container.label] = (mount["mountPath"], mount.get("readOnly", False))
     web = next(c for c in manifests.containers(manifests.find(objects, "Deployment", "web")) if not c.init)
-    assert mounting == {web.label: ("/var/lib/desideliver/media", False)}
+    expected = {web.label: ("/var/lib/desideliver/media", False)}
+    if overlay in PROXY_OVERLAYS:  # reads public media and attachments (X-Accel-Redirect)
+        proxy = next(manifests.containers(manifests.find(objects, "Deployment", "proxy")))
+        expected[proxy.label] = (project.nix_proxy_image()["media_root"], True)
+    assert mounting == expected
     assert (
         manifests.find(objects, "Deployment", "web")["spec"]["template"]["spec"]["securityContext"]["fsGroup"] == 10001
     )
+
+
+def peers_reaching(rules: list[dict[str, Any]], labels: dict[str, dict[str, str]]) -> set[str]:
+    """The pods of this namespace (by component) a rule's `from`/`to` pod selectors match."""
+    peers = [peer for rule in rules for peer in rule.get("from", rule.get("to", []))]
+    return {
+        name
+        for name, pod in labels.items()
+        for peer in peers
+        if set(peer) == {"podSelector"} and selects(peer["podSelector"], pod)
+    }
+
+
+@pytest.mark.parametrize("overlay", PROXY_OVERLAYS)
+def test_the_proxy_reaches_web_as_its_image_names_it_and_only_it_does(overlay: str, kustomize: str) -> None:
+    """ingress -> proxy -> web: nginx's upstream `web:8000` (nix/proxy-image.nix) is the web
+    Service on 8000, which leads to web's container port; web takes HTTP from the proxy's pods only."""
+    objects = manifests.rendered(overlay)
+    image = project.nix_proxy_image()
+    labels = pod_labels(objects)
+    host, port = image["upstream"]
+    upstream = manifests.find(objects, "Service", host)
+    assert [n for n, pod in labels.items() if selects({"matchLabels": upstream["spec"]["selector"]}, pod)] == ["web"]
+    (target,) = [p["targetPort"] for p in upstream["spec"]["ports"] if p["port"] == port]
+    web_ports = {
+        p["name"]: p["containerPort"]
+        for c in manifests.containers(manifests.find(objects, "Deployment", "web"))
+        for p in c.spec.get("ports", [])
+    }
+    web_port = web_ports[target]
+
+    web_ingress = allowed(objects, "ingress", labels["web"])
+    assert peers_reaching(web_ingress, labels) == {"proxy"}
+    assert all(set(peer) == {"podSelector"} for rule in web_ingress for peer in rule["from"]), (
+        "no namespace reaches web"
+    )
+    proxy_egress = [rule for rule in allowed(objects, "egress", labels["proxy"]) if web_port in ports_of([rule])]
+    assert peers_reaching(proxy_egress, labels) == {"web"}
+
+    proxy = manifests.find(objects, "Deployment", "proxy")
+    (container,) = manifests.containers(proxy)
+    assert [p["containerPort"] for p in container.spec["ports"]] == [image["port"]]
+    service = manifests.find(objects, "Service", "proxy")
+    assert [n for n, pod in labels.items() if selects({"matchLabels": service["spec"]["selector"]}, pod)] == ["proxy"]
+    assert {p["targetPort"] for p in service["spec"]["ports"]} == {p["name"] for p in container.spec["ports"]}
+    proxy_ingress = allowed(objects, "ingress", labels["proxy"])
+    assert [set(peer) for rule in proxy_ingress for peer in rule["from"]] == [{"namespaceSelector"}], "the controller's"
