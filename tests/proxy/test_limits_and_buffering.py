@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.proxy.nginx import Proxy
-from tests.reliability.harness import Reply, request, wait_until
+from tests.reliability.harness import Reply, request, send_chunked, wait_until
 from tests.service import Service
 
 pytestmark = pytest.mark.slow
@@ -86,34 +86,17 @@ def test_ticket_routes_take_attachments(proxy: Proxy) -> None:
     assert_proxy_413(post(proxy, "/api/tickets/", UPLOAD_LIMIT + 128 * 1024))
 
 
-def send_chunked(proxy: Proxy, path: str, chunks: list[bytes]) -> tuple[int, dict[str, object]]:
-    with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as sock:
-        sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n".encode()
-            + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-        )
-        try:
-            for chunk in chunks:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            sock.sendall(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # refused before the body ended
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, json.loads(response.read())
-
-
 def test_a_chunked_body_reaches_the_app_with_a_length(proxy: Proxy, app: Service) -> None:
     """gunicorn alone refuses chunked bodies (411, tests/reliability/test_body_limits.py); nginx
     buffers them and sends Content-Length, so the login is judged on its content."""
     status, body = send_chunked(
-        proxy, "/api/auth/login/", [b'{"email": "chunked@example.com", ', b'"password": "whatever-it-is"}']
+        proxy.base_url, "/api/auth/login/", [b'{"email": "chunked@example.com", ', b'"password": "whatever-it-is"}']
     )
     assert status == 401, body
 
 
 def test_a_chunked_body_over_the_limit_is_refused(proxy: Proxy) -> None:
-    status, body = send_chunked(proxy, "/api/auth/login/", [b"x" * 65536] * (APP_LIMIT // 65536 + 2))
+    status, body = send_chunked(proxy.base_url, "/api/auth/login/", [b"x" * 65536] * (APP_LIMIT // 65536 + 2))
     assert (status, body["code"]) == (413, "request_too_large")
 
 

@@ -12,6 +12,7 @@ import http.client
 import json
 import math
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -334,3 +335,22 @@ LIFTED_LIMITS = {
     },
     "ORDER_UNITS_LIMIT": "1000000000",
 }
+
+
+def send_chunked(base_url: str, path: str, chunks: list[bytes]) -> tuple[int, dict[str, object]]:
+    """A POST whose body has no Content-Length, only `Transfer-Encoding: chunked`."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n".encode()
+            + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        )
+        try:
+            for chunk in chunks:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sock.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered and closed before the body ended: fine
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        return response.status, json.loads(response.read())

@@ -52,28 +52,9 @@ def test_oversize_body_sent_in_full_is_413(live: Service) -> None:
     assert reply.seconds < 5
 
 
-def send_chunked(base_url: str, path: str, chunks: list[bytes]) -> tuple[int, dict[str, object]]:
-    """A POST whose body has no Content-Length, only `Transfer-Encoding: chunked`."""
-    host, port = base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n".encode()
-            + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-        )
-        try:
-            for chunk in chunks:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            sock.sendall(b"0\r\n\r\n")
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the server answered and closed before the body ended: fine
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        return response.status, json.loads(response.read())
-
-
 def test_a_valid_chunked_body_is_411_not_read_as_empty(live: Service) -> None:
     """Django reads a WSGI body only up to Content-Length: a chunked one would look empty ("field required")."""
-    status, body = send_chunked(
+    status, body = harness.send_chunked(
         live.base_url, "/api/auth/login/", [b'{"email": "chunked@example.com", ', b'"password": "whatever"}']
     )
     assert status == 411, body
@@ -81,7 +62,7 @@ def test_a_valid_chunked_body_is_411_not_read_as_empty(live: Service) -> None:
 
 
 def test_chunked_oversize_body_is_refused(live: Service) -> None:
-    status, body = send_chunked(live.base_url, "/api/auth/login/", [b"x" * 65536] * (LIMIT // 65536 + 4))
+    status, body = harness.send_chunked(live.base_url, "/api/auth/login/", [b"x" * 65536] * (LIMIT // 65536 + 4))
     assert status == 411, body
     assert body["code"] == "length_required"
 
