@@ -8,7 +8,6 @@ waits for `/health/ready/`, serves a request and stops it the way a user does (C
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -26,6 +25,8 @@ import port_for
 import psutil
 import pytest
 from devtools.dev import cluster_directory
+
+from tests.reliability import harness
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_COPIED = shutil.ignore_patterns(".venv", ".dev", ".git", "__pycache__", "*_cache", "result*", "secrets", "backups")
@@ -188,23 +189,21 @@ def test_make_dev_names_postgres_log_when_it_cannot_start(clone: Path) -> None:
     assert "postgresql.conf" in output.split("ends:")[1], "the log's own reason is shown"
 
 
-def post_json(port: int, path: str, body: dict, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(), headers=headers, method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"{}")
-
-
 def test_make_dev_runs_a_worker_that_sends_the_order_confirmation(clone: Path) -> None:
     dev = MakeDev(clone, *free_ports()).start()
     dev.wait_ready()
+    api = f"http://127.0.0.1:{dev.port}"
     account = {"email": "worker-check@example.com", "password": "correct-horse-battery"}
-    post_json(dev.port, "/api/auth/register/", {**account, "first_name": "W", "last_name": "C"})
-    token = post_json(dev.port, "/api/auth/login/", account)["access"]
-    post_json(dev.port, "/api/cart/add/", {"product_id": 1, "quantity": 1}, token)
-    order = post_json(dev.port, "/api/orders/create/", {}, token)
+    registered = harness.request(
+        api, "POST", "/api/auth/register/", body={**account, "first_name": "W", "last_name": "C"}
+    )
+    assert registered.status == 201, registered
+    token = harness.request(api, "POST", "/api/auth/login/", body=account).json()["access"]
+    added = harness.request(api, "POST", "/api/cart/add/", body={"product_id": 1, "quantity": 1}, token=token)
+    assert added.status == 201, added
+    placed = harness.request(api, "POST", "/api/orders/create/", token=token, timeout=30)
+    assert placed.status == 201, placed
+    order = placed.json()
 
     # The local settings print e-mails (consolemail://): the worker's output is make dev's.
     subject = f"DesiDeliver order {order['id']} confirmed"
