@@ -60,7 +60,7 @@ def test_the_proxy_starts_after_web_is_healthy_and_restarts_with_it(default_mode
     assert spec["depends_on"]["web"]["restart"] is True
     assert spec["healthcheck"]["test"] == ["CMD", "proxy-healthcheck"], "exec form: the image has no shell"
     assert "/bin/proxy-healthcheck" in PROXY_IMAGE_NIX
-    assert f"http://127.0.0.1:${{toString port}}/proxy-health" in PROXY_IMAGE_NIX
+    assert "http://127.0.0.1:${toString port}/proxy-health" in PROXY_IMAGE_NIX
     assert re.search(r"location = /proxy-health \{", NGINX_CONF)
 
 
