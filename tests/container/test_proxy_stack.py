@@ -15,11 +15,11 @@ import json
 import re
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
 from http.cookiejar import CookieJar
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -114,27 +114,43 @@ def test_static_files_come_from_nginx_precompressed_and_immutable(stack: Stack) 
     assert_nginx_404(request(base(stack), "GET", "/static/admin/css/base.css"))  # only hashed names exist
 
 
-def admin_opener(stack: Stack, tmp_path: Path) -> urllib.request.OpenerDirector:
-    """A logged-in admin session through the proxy (the account made by `make createsuperuser`)."""
-    password = tmp_path / "admin_password"
-    password.write_text("an-admin-password-for-the-proxy-test")
-    stack.make("createsuperuser", "ADMIN_EMAIL=ops@example.com", f"ADMIN_PASSWORD_FILE={password}")
+ADMIN_EMAIL = "ops@example.com"
+ADMIN_PASSWORD = "an-admin-password-for-the-proxy-test"
+
+
+@pytest.fixture(scope="module")
+def admin_account(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> None:
+    password = tmp_path_factory.mktemp("admin") / "admin_password"
+    password.write_text(ADMIN_PASSWORD)
+    stack.make("createsuperuser", f"ADMIN_EMAIL={ADMIN_EMAIL}", f"ADMIN_PASSWORD_FILE={password}")
+
+
+def admin_login(stack: Stack, headers: dict[str, str] | None = None) -> urllib.request.OpenerDirector:
+    """A logged-in admin session through the proxy; `headers` go with the login form's POST."""
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     form = opener.open(stack.url("/admin/login/"), timeout=10).read().decode()
-    fields = {**form_fields(form, "login-form"), "username": "ops@example.com", "password": password.read_text()}
+    fields = {**form_fields(form, "login-form"), "username": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
     body, content_type = multipart(fields, {})
-    login = urllib.request.Request(stack.url("/admin/login/"), data=body, headers={"Content-Type": content_type})
+    login = urllib.request.Request(
+        stack.url("/admin/login/"), data=body, headers={"Content-Type": content_type, **(headers or {})}
+    )
     assert opener.open(login, timeout=10).url.endswith("/admin/")
     return opener
 
 
-def test_a_product_image_uploaded_in_the_admin_is_public_from_the_volume(stack: Stack, tmp_path: Path) -> None:
-    opener = admin_opener(stack, tmp_path)
-    page = stack.url("/admin/catalog/product/1/change/")
+def upload_product_image(opener: urllib.request.OpenerDirector, stack: Stack, product: int, image: bytes) -> str:
+    """The product's change form posted back with `image`; returns the page the admin went on to."""
+    page = stack.url(f"/admin/catalog/product/{product}/change/")
     fields = form_fields(opener.open(page, timeout=10).read().decode(), "product_form")
-    body, content_type = multipart(fields, {"image": ("jar.jpg", jpeg((400, 300)))})
+    body, content_type = multipart(fields, {"image": ("jar.jpg", image)})
     saved = opener.open(urllib.request.Request(page, data=body, headers={"Content-Type": content_type}), timeout=30)
-    assert saved.url.endswith("/admin/catalog/product/"), saved.url  # saved: back to the list
+    return str(saved.url)
+
+
+@pytest.mark.usefixtures("admin_account")
+def test_a_product_image_uploaded_in_the_admin_is_public_from_the_volume(stack: Stack) -> None:
+    saved = upload_product_image(admin_login(stack), stack, 1, jpeg((400, 300)))
+    assert saved.endswith("/admin/catalog/product/"), saved  # saved: back to the list
     url = request(base(stack), "GET", "/api/products/1/").json()["image"]
     assert re.fullmatch(r"/media/products/[\w-]{24}\.jpg", url), url
     reply = request(base(stack), "GET", url)
@@ -252,3 +268,31 @@ def test_a_forged_forwarded_for_is_not_the_address_the_app_sees(stack: Stack) ->
     assert len(logins) >= LOGIN_RATE_PER_MINUTE + 1
     assert {entry["remote"] for entry in logins}.isdisjoint({f"203.0.113.{n}" for n in range(1, 6)})
     assert all(re.fullmatch(r"[0-9a-f.:]+", entry["remote"]) for entry in logins)
+
+
+# --- Found running the stack through the proxy: nix/proxy/nginx.conf needs a change --------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=urllib.error.HTTPError,
+    reason="nginx.conf sends `Host $host`, which drops the port: a browser's Origin "
+    "(http://127.0.0.1:8000) then fails Django's CSRF origin check (403). `Host $http_host` keeps it.",
+)
+@pytest.mark.usefixtures("admin_account")
+def test_a_browser_logs_in_to_the_admin_through_the_proxy(stack: Stack) -> None:
+    admin_login(stack, {"Origin": base(stack)})  # browsers send Origin with every form POST
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=urllib.error.HTTPError,
+    reason="nginx.conf raises client_max_body_size for /api/tickets/ only; the app's upload limit "
+    "(docs/media.md) also covers the admin's product add and change pages, so nginx answers 413.",
+)
+@pytest.mark.usefixtures("admin_account")
+def test_the_admin_takes_a_product_image_over_256_kib_through_the_proxy(stack: Stack) -> None:
+    image = jpeg((900, 700))
+    assert len(image) > 256 * 1024
+    saved = upload_product_image(admin_login(stack), stack, 2, image)
+    assert saved.endswith("/admin/catalog/product/"), saved
