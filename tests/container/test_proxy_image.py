@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.container import app_image, images, proxy_image
 from tests.container.engine import Engine
+from tests.container.stack import Stack
 from tests.container.test_image import FORBIDDEN
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
@@ -52,7 +55,7 @@ def test_the_standin_config_is_nix_proxy_image_config() -> None:
 
 
 def test_the_loaded_image_has_that_config(engine: Engine, standin_images: dict[str, str]) -> None:
-    config = engine.inspect("image", images.PROXY)["Config"]
+    config: dict[str, Any] = engine.inspect("image", images.PROXY)["Config"]  # type: ignore[assignment]
     assert config["User"] == proxy_image.PROXY_CONFIG["User"]
     assert config["Entrypoint"] == proxy_image.PROXY_CONFIG["Entrypoint"]
     assert not config.get("Cmd")
@@ -117,3 +120,14 @@ def test_no_shell_coreutils_or_package_manager_anywhere(proxy_files: Path) -> No
             and tar.extractfile(member).read(4) == b"\x7fELF"  # type: ignore[union-attr]
         )
     assert programs == ["bin/proxy-healthcheck", "usr/sbin/nginx"], programs
+
+
+def test_make_up_names_a_proxy_image_that_is_not_loaded(make_stack: Callable[..., Stack]) -> None:
+    """`make up` checks both images compose resolves, not just web's (which is loaded here)."""
+    stack = make_stack(DESIDELIVER_PROXY_IMAGE="desideliver-proxy-never-loaded")
+    stack.make("secrets")
+    result = stack.make("up", check=False)
+    assert result.returncode != 0
+    assert f"image desideliver-proxy-never-loaded:{images.VERSION} is not loaded" in result.stderr, result.stderr
+    assert "make image" in result.stderr
+    assert not stack.compose("ps", "--all", "--quiet").stdout.strip(), "nothing was started"

@@ -234,7 +234,7 @@ def test_slow_uploads_hold_no_gunicorn_worker(stack: Stack) -> None:
     for client in clients:
         client.start()
     time.sleep(0.5)  # every slow request is in, its body half-sent
-    latencies = []
+    latencies: list[float] = []
     while any(client.is_alive() for client in clients) and len(latencies) < 200:
         reply = request(base(stack), "GET", "/health/", timeout=10)
         assert reply.status == 200, reply
