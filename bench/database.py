@@ -1,4 +1,4 @@
-"""What the benchmark reads from (and creates in) PostgreSQL: its database, and the orders' end state."""
+"""What the benchmark reads from (and creates in) PostgreSQL: its database, and the orders scenario's end state."""
 
 from __future__ import annotations
 
@@ -22,20 +22,22 @@ def one_row(database_url: str, sql: str) -> tuple[Any, ...]:
     return row
 
 
-def order_state(database_url: str, initial_stock: int) -> dict[str, Any]:
+def order_totals(database_url: str) -> dict[str, int]:
     orders, lines, quantity = one_row(
         database_url,
         "SELECT (SELECT count(*) FROM orders_order), count(*), coalesce(sum(quantity), 0) FROM orders_orderitem",
     )
-    minimum, total = one_row(database_url, "SELECT min(stock), sum(stock) FROM catalog_product")
+    minimum, stock = one_row(database_url, "SELECT min(stock), sum(stock) FROM catalog_product")
+    return {"orders": orders, "order_lines": lines, "units": int(quantity), "min_stock": minimum, "stock": int(stock)}
+
+
+def order_state(database_url: str, before: dict[str, int]) -> dict[str, Any]:
+    """What the orders scenario changed since `before` (order_totals), and the lowest stock now."""
+    after = order_totals(database_url)
     return {
-        "orders": orders,
-        "order_lines": lines,
-        "units_ordered": int(quantity),
-        "min_stock": minimum,
-        "stock_consumed": int(initial_stock - total),
+        "orders": after["orders"] - before["orders"],
+        "order_lines": after["order_lines"] - before["order_lines"],
+        "units_ordered": after["units"] - before["units"],
+        "min_stock": after["min_stock"],
+        "stock_consumed": before["stock"] - after["stock"],
     }
-
-
-def stock_total(database_url: str) -> int:
-    return int(one_row(database_url, "SELECT sum(stock) FROM catalog_product")[0])

@@ -78,6 +78,14 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             "consistent",
             consistent,
         )
+    if "worker" in report:
+        mail = report["worker"]
+        target(
+            "order e-mails sent by the worker, each exactly once",
+            f"{mail['delivered_once']} of {mail['orders']}",
+            f"== {mail['orders']}",
+            mail["delivered_once"] == mail["orders"] and not mail["problems"],
+        )
     target(
         "cold start to ready, median (s)",
         report["cold_start_s"]["median"],
@@ -99,7 +107,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def check(report: dict[str, Any]) -> list[str]:
-    """What makes the run itself invalid (not slow): errors, wrong statuses, inconsistent orders."""
+    """What makes the run itself invalid (not slow): errors, wrong statuses, inconsistent orders, lost e-mails."""
     failures = [
         f"{r['name']}: {r['errors']} socket errors, {r['non_2xx']} non-2xx"
         + (", ran out of prepared carts" if r["tokens_exhausted"] else "")
@@ -111,6 +119,10 @@ def check(report: dict[str, Any]) -> list[str]:
         for row in report["targets"]
         if row["target"].startswith("order end") and not row["met"]
     ]
+    mail = report.get("worker", {})
+    failures += [f"worker: {problem}" for problem in mail.get("problems", [])]
+    if mail and mail["delivered_once"] != mail["orders"] and not mail["problems"]:
+        failures.append(f"worker: {mail['delivered_once']} of {mail['orders']} e-mails delivered exactly once")
     return failures
 
 
@@ -156,6 +168,14 @@ def markdown(report: dict[str, Any]) -> str:
             f"wrk stopped), {orders['orders']} orders in the database, "
             f"{orders['units_ordered']} units ordered = {orders['stock_consumed']} units of stock consumed, "
             f"lowest stock {orders['min_stock']}."
+        )
+    if "worker" in report:
+        mail = report["worker"]
+        lines.append(
+            f"Order e-mail, `desideliver worker` (image defaults) to a real SMTP server on 127.0.0.1: "
+            f"{mail['orders']} orders one at a time, from the client's 201 to the message's arrival: "
+            f"median {mail['median_ms']} ms, p90 {mail['p90_ms']} ms, max {mail['max_ms']} ms; "
+            f"{mail['delivered_once']} of {mail['orders']} delivered exactly once."
         )
     lines += ["", "| Target | Measured | Limit | Met |", "|---|---|---|---|"]
     lines += [

@@ -1,7 +1,8 @@
 """`make bench`: the served API under wrk, with production settings and the image's gunicorn configuration.
 
 Starts throwaway PostgreSQL and Redis, migrates, loads demo data, collects static files, serves
-the app with `desideliver serve` and drives each scenario with wrk. Throughput ratios to
+the app with `desideliver serve` and drives each scenario with wrk; then measures how soon
+`desideliver worker` sends an order's e-mail after its commit (bench/worker.py). Throughput ratios to
 `/health/` and to a bare WSGI app under the same gunicorn options are computed within one run,
 so they hold on a noisy machine where absolute numbers drift. Writes JSON and a Markdown table.
 
@@ -26,13 +27,15 @@ from typing import Any
 from devtools import nginx, servers
 from devtools.service import desideliver_command, production_environment
 
-from bench.database import create_database, order_state, stock_total
+from bench import worker
+from bench.database import create_database, order_state, order_totals
 from bench.load import Scenario, scenarios, to_result, wrk
 from bench.report import check, machine, targets, write
 from bench.server import Server, http_get, log, run
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PRODUCTS = 1000
+WORKER_SCENARIO = "worker_order_email"  # not a wrk scenario: bench/worker.py
 
 
 def drive(
@@ -57,13 +60,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leaves the cores to the app)")
     parser.add_argument("--cold-starts", type=int, default=5)
     parser.add_argument("--order-users", type=int, default=20000, help="prepared users with carts for the order run")
-    parser.add_argument("--only", help="comma-separated scenario names (bare_wsgi and health always run)")
+    parser.add_argument("--worker-orders", type=int, default=100, help="orders whose e-mail the worker sends")
+    parser.add_argument(
+        "--only", help=f"comma-separated scenario names, {WORKER_SCENARIO} too (bare_wsgi and health always run)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS_DIR, help="where latest.json and latest.md go")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="extra service environment")
     arguments = parser.parse_args(argv)
     if arguments.smoke:
         arguments.duration, arguments.warmup, arguments.connections, arguments.rounds = 1, 1, 4, 1
-        arguments.cold_starts, arguments.order_users = 1, 300
+        arguments.cold_starts, arguments.order_users, arguments.worker_orders = 1, 300, 5
     if shutil.which("wrk") is None:
         sys.exit("wrk not found on PATH: apt install wrk (Nix: nix develop)")
 
@@ -105,14 +111,17 @@ def benchmark(
     run(desideliver_command("manage", "collectstatic", "--noinput"), environment)
     static_path = hashed_static_path(static_root)
 
-    log(f"preparing {arguments.order_users} users with carts, and the cart scenario's user")
-    tokens_file = workdir / "tokens.txt"
+    selected = set((arguments.only or "").split(",")) | {"bare_wsgi", "health"} if arguments.only else None
+    with_worker = selected is None or WORKER_SCENARIO in selected
+    log(f"preparing {arguments.order_users} users with carts, the cart scenario's user and the worker's buyers")
+    tokens_file, worker_tokens_file = workdir / "tokens.txt", workdir / "worker-tokens.txt"
     prepare = [sys.executable, "-m", "bench.prepare"]
     run([*prepare, str(arguments.order_users), str(tokens_file)], environment)
     password = "bench-cart-password-0123"  # noqa: S105 — a throwaway database
     cart_user = ["--email-prefix", "cart", "--password", password, "--staff"]
     run([*prepare, "1", str(workdir / "unused.txt"), *cart_user], environment)
-    initial_stock = stock_total(database_url)
+    if with_worker:
+        run([*prepare, str(arguments.worker_orders), str(worker_tokens_file), "--email-prefix", "worker"], environment)
 
     log(f"cold start x{arguments.cold_starts}")
     cold = []
@@ -123,7 +132,6 @@ def benchmark(
         finally:
             server.stop()
 
-    selected = set((arguments.only or "").split(",")) | {"bare_wsgi", "health"} if arguments.only else None
     with_proxy = nginx.nginx_binary() is not None
     plan = [s for s in scenarios(static_path, with_proxy) if selected is None or s.name in selected]
     # Both servers run together (an idle sync worker costs no CPU), so the read scenarios can take
@@ -132,6 +140,7 @@ def benchmark(
     running: list[Server] = []
     raws: dict[str, list[dict[str, Any]]] = {scenario.name: [] for scenario in plan}
     memory: dict[str, Any] = {}
+    worker_mail: dict[str, Any] = {}
     proxies = contextlib.ExitStack()
     try:
         for target in ("bare", "app"):
@@ -169,6 +178,10 @@ def benchmark(
             log(f"round {round_number + 1}/{arguments.rounds}, {slice_seconds} s per scenario")
             for scenario in reads:
                 raws[scenario.name].append(drive(scenario, arguments, slice_seconds, ports, workdir, tokens_file))
+        if with_worker:  # before the orders scenario, whose thousands of queued e-mails it would send first
+            log(f"worker: {arguments.worker_orders} orders one at a time, each e-mail awaited")
+            worker_mail = worker.measure(environment, app.port, worker_tokens_file.read_text().split(), workdir)
+        before_orders = order_totals(database_url)
         for scenario in plan:
             if scenario.kind == "write":
                 raws[scenario.name].append(drive(scenario, arguments, arguments.duration, ports, workdir, tokens_file))
@@ -219,10 +232,16 @@ def benchmark(
         }
     if "orders_create" in by_name:
         report["orders"] = {
-            **order_state(database_url, initial_stock),
+            **order_state(database_url, before_orders),
             "created_201": by_name["orders_create"].created,
             "requests_sent": by_name["orders_create"].sent,
             "connections": arguments.connections,
         }
+    if with_worker:
+        report["worker"] = worker_mail
+        log(
+            f"worker: {worker_mail['delivered_once']} of {worker_mail['orders']} e-mails once, median "
+            f"{worker_mail['median_ms']} ms, p90 {worker_mail['p90_ms']} ms, max {worker_mail['max_ms']} ms"
+        )
     report["targets"] = targets(report)
     return report
