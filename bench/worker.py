@@ -48,9 +48,9 @@ def running_worker(environment: dict[str, str], log_path: Path) -> Iterator[subp
         healthcheck = desideliver_command("worker-healthcheck")
         while subprocess.run(healthcheck, env=environment, cwd=ROOT, capture_output=True, check=False).returncode:
             if process.poll() is not None:
-                raise RuntimeError(f"the worker exited with {process.returncode}; see {log_path}")
+                raise RuntimeError(f"the worker exited with {process.returncode}: {tail(log_path)!r}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"the worker was not healthy within {WORKER_START_TIMEOUT:g} s; see {log_path}")
+                raise RuntimeError(f"no healthy worker after {WORKER_START_TIMEOUT:g} s: {tail(log_path)!r}")
             time.sleep(0.2)
         yield process
     finally:
@@ -73,7 +73,8 @@ def measure(environment: dict[str, str], app_port: int, tokens: list[str], workd
     order_ids: list[int] = []
     latencies: list[float] = []
     problems: list[str] = []
-    with SMTPServer(smtp_port, mailbox), running_worker(worker_environment, workdir / "worker.log"):
+    log_path = workdir / "worker.log"
+    with SMTPServer(smtp_port, mailbox), running_worker(worker_environment, log_path) as process:
         for token in tokens:
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             status, body = http_get(app_port, "/api/orders/create/", headers, "POST", "{}")
@@ -84,7 +85,11 @@ def measure(environment: dict[str, str], app_port: int, tokens: list[str], workd
             order_ids.append(json.loads(body)["id"])
             arrived = mailbox.arrival(subject(order_ids[-1]), MAIL_TIMEOUT)
             if arrived is None:
-                problems.append(f"order {order_ids[-1]}'s e-mail did not arrive within {MAIL_TIMEOUT:g} s")
+                exited = "" if process.poll() is None else f" (the worker exited with {process.returncode})"
+                problems.append(
+                    f"order {order_ids[-1]}'s e-mail did not arrive within {MAIL_TIMEOUT:g} s{exited}; "
+                    f"the worker's log ends: {tail(log_path)!r}"
+                )
                 break
             latencies.append(arrived - answered)
         time.sleep(DUPLICATE_WINDOW)
@@ -111,6 +116,11 @@ def measure(environment: dict[str, str], app_port: int, tokens: list[str], workd
         "latencies_ms": milliseconds,
         "problems": problems,
     }
+
+
+def tail(log_path: Path) -> str:
+    """The end of the worker's log, for the error message: the run's directory is removed when it ends."""
+    return log_path.read_text(errors="replace")[-600:]
 
 
 def percentile(values: list[float], percent: int) -> float | None:
