@@ -2,9 +2,10 @@
 
 The Nix image runs the same file from a prefix directory that nix/proxy-image.nix builds; here
 the prefix is a temporary directory laid out the same way (see the file's header):
-mime.types, upstream.conf, listen.conf, static, media and tmp, read-only but for tmp (the image's
-prefix is a store path). As root (CI), nginx runs as `nobody`, like the image's non-root user, so
-every directory it reads is world-readable.
+mime.types, upstream.conf, listen.conf, static, media, tmp and, given `trusted_edge`, a
+trusted-edge.d/edge.conf; read-only but for tmp (the image's prefix is a store path). As root
+(CI), nginx runs as `nobody`, like the image's non-root user, so every directory it reads is
+world-readable.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Proxy:
         return entries
 
 
-def _prefix(upstream: str, static_root: Path, media_root: Path, port: int) -> Path:
+def _prefix(upstream: str, static_root: Path, media_root: Path, port: int, trusted_edge: str | None) -> Path:
     prefix = shared_directory("desideliver-proxy-")
     shutil.copyfile(NGINX_CONF, prefix / "nginx.conf")
     (prefix / "mime.types").symlink_to(DEBIAN_MIME_TYPES)
@@ -92,13 +93,27 @@ def _prefix(upstream: str, static_root: Path, media_root: Path, port: int) -> Pa
     (prefix / "media").symlink_to(media_root)
     (prefix / "tmp").mkdir()
     (prefix / "tmp").chmod(0o1777)
+    if trusted_edge is not None:
+        (prefix / "trusted-edge.d").mkdir()
+        (prefix / "trusted-edge.d" / "edge.conf").write_text(trusted_edge)
     return prefix
 
 
 @contextmanager
-def running(upstream: str, static_root: Path, media_root: Path, timeout: float = 15.0) -> Iterator[Proxy]:
-    """nginx in front of `upstream` (host:port), answering /proxy-health before this yields."""
-    proxy = _start(upstream, static_root, media_root, timeout)
+def running(
+    upstream: str,
+    static_root: Path,
+    media_root: Path,
+    timeout: float = 15.0,
+    *,
+    trusted_edge: str | None = None,
+) -> Iterator[Proxy]:
+    """nginx in front of `upstream` (host:port), answering /proxy-health before this yields.
+
+    `trusted_edge`: a trusted-edge.d file's text (`set_real_ip_from …;` lines), for a proxy
+    behind a load balancer; None for the edge itself (compose's layout).
+    """
+    proxy = _start(upstream, static_root, media_root, timeout, trusted_edge)
     try:
         yield proxy
     finally:
@@ -106,12 +121,14 @@ def running(upstream: str, static_root: Path, media_root: Path, timeout: float =
         _remove(proxy.prefix)
 
 
-def _start(upstream: str, static_root: Path, media_root: Path, timeout: float, attempts: int = 3) -> Proxy:
+def _start(
+    upstream: str, static_root: Path, media_root: Path, timeout: float, trusted_edge: str | None, attempts: int = 3
+) -> Proxy:
     """Start nginx on a random free port; another on a new port if something took it meanwhile."""
     nginx = find_nginx()
     for attempt in range(attempts):
         port = port_for.select_random()
-        prefix = _prefix(upstream, static_root, media_root, port)
+        prefix = _prefix(upstream, static_root, media_root, port, trusted_edge)
         argv = [nginx, "-p", f"{prefix}/", "-c", str(prefix / "nginx.conf"), "-e", "stderr"]
         if os.geteuid() == 0:
             argv = ["runuser", "-u", "nobody", "--", *argv]

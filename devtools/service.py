@@ -34,8 +34,11 @@ def production_environment(database_url: str, redis_url: str, **overrides: str) 
     if "PYTHONPATH" in os.environ:  # the Nix dev shell and check put src/ there instead of installing it
         environment["PYTHONPATH"] = os.environ["PYTHONPATH"]
     environment.update(overrides)
-    environment.setdefault("STATIC_ROOT", collected_static_root())
-    environment.setdefault("MEDIA_ROOT", media_root())
+    # Only when not given: collecting the static files takes a few seconds of a subprocess.
+    if "STATIC_ROOT" not in environment:
+        environment["STATIC_ROOT"] = collected_static_root()
+    if "MEDIA_ROOT" not in environment:
+        environment["MEDIA_ROOT"] = media_root()
     return environment
 
 

@@ -28,6 +28,9 @@ let
   port = 8080;
   # The compose service and its port (nix/proxy/nginx.conf proxies everything else to it).
   upstream = "web:8000";
+  # Where a deployment behind a load balancer mounts its trusted-edge.d files (nginx.conf's
+  # header): absent in compose, where this proxy is the edge; nginx's glob then matches nothing.
+  trustedEdgeDir = "/etc/desideliver-proxy/trusted-edge.d";
 
   prefix = pkgs.runCommand "desideliver-proxy-prefix-${version}" { } ''
     mkdir -p $out
@@ -38,6 +41,7 @@ let
     ln -s ${static} $out/static
     ln -s ${mediaRoot} $out/media
     ln -s /tmp $out/tmp
+    ln -s ${trustedEdgeDir} $out/trusted-edge.d
   '';
 
   # The container's healthcheck without a shell: a compiled wrapper (makeBinaryWrapper, as in

@@ -49,6 +49,14 @@ def test_benchmark_smoke_mode_runs_every_scenario_without_errors(tmp_path: Path)
     assert orders["min_stock"] >= 0
     assert orders["stock_consumed"] == orders["units_ordered"]
     assert report["memory_after_load"]["workers"] >= 1
-    assert (tmp_path / "latest.md").read_text().startswith("Measured")
+    mail = report["worker"]  # --smoke places 5 orders for the worker scenario
+    assert mail["problems"] == []
+    assert mail["orders"] == mail["created_201"] == mail["delivered_once"] == mail["messages_received"] == 5
+    assert len(mail["latencies_ms"]) == 5
+    assert mail["median_ms"] <= mail["p90_ms"] <= mail["max_ms"] == max(mail["latencies_ms"])
+    assert "order e-mails sent by the worker, each exactly once" in {row["target"] for row in report["targets"]}
+    markdown = (tmp_path / "latest.md").read_text()
+    assert markdown.startswith("Measured")
+    assert "Order e-mail, `desideliver worker`" in markdown
     if nginx.nginx_binary():
         assert set(report["proxy_overhead"]) == {"p50_ms", "p99_ms", "throughput_ratio"}

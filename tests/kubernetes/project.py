@@ -46,7 +46,7 @@ def nix_image() -> dict[str, Any]:
 
 
 def nix_proxy_image() -> dict[str, Any]:
-    """name, tag, User, port, upstream and media root of the proxy image, from nix/proxy-image.nix."""
+    """name, tag, User, port, upstream, media root and trusted-edge.d of the proxy image, from nix/proxy-image.nix."""
     source = (ROOT / "nix" / "proxy-image.nix").read_text()
 
     def literal(pattern: str) -> tuple[str, ...]:
@@ -64,6 +64,7 @@ def nix_proxy_image() -> dict[str, Any]:
         "port": int(literal(r"^\s*port = (\d+);")[0]),
         "upstream": (upstream_host, int(upstream_port)),
         "media_root": literal(r'^\s*mediaRoot = "([^"]+)";')[0],
+        "trusted_edge_dir": literal(r'^\s*trustedEdgeDir = "([^"]+)";')[0],
     }
 
 

@@ -181,8 +181,8 @@ def test_an_app_pod_running_as_another_user_is_found(kustomize: str, tmp_path: P
             id="app-user",
         ),
         pytest.param(
-            "              readOnly: true\n      volumes:",
-            "      volumes:",
+            "media # the image's media link (nix/proxy-image.nix)\n              readOnly: true\n",
+            "media # the image's media link (nix/proxy-image.nix)\n",
             "/var/lib/desideliver/media must be the media claim, read-only",
             id="media-writable",
         ),

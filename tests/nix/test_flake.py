@@ -334,8 +334,9 @@ def test_the_proxy_prefix_is_laid_out_as_nginx_conf_says(wiring: dict) -> None:
     )
     assert "ln -s /var/lib/desideliver/media $out/media" in lines
     assert "ln -s /tmp $out/tmp" in lines
+    assert "ln -s /etc/desideliver-proxy/trusted-edge.d $out/trusted-edge.d" in lines
     conf = (ROOT / "nix" / "proxy" / "nginx.conf").read_text()
-    for name in ("mime.types", "upstream.conf", "listen.conf"):
+    for name in ("mime.types", "upstream.conf", "listen.conf", "trusted-edge.d/*.conf"):
         assert f"include {name};" in conf
     assert "alias static/;" in conf
     assert "alias media/;" in conf

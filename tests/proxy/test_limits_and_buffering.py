@@ -65,8 +65,18 @@ def test_a_huge_declared_body_is_refused_before_it_is_sent(proxy: Proxy) -> None
     assert time.monotonic() - started < 2
 
 
-def test_ticket_routes_take_attachments(proxy: Proxy) -> None:
-    """Up to the app's upload limit (3 images of 5 MiB and the form) go on to web, which has the last word.
+UPLOAD_ROUTES = [
+    "/api/tickets/",
+    "/api/tickets/12/messages/",
+    "/admin/catalog/product/add/",
+    "/admin/catalog/product/7/change/",
+]
+
+
+@pytest.mark.parametrize("path", UPLOAD_ROUTES)
+def test_upload_routes_take_images(proxy: Proxy, path: str) -> None:
+    """Ticket messages (attachments) and the admin's product form (the product image): up to the
+    app's upload limit (3 images of 5 MiB and the form) go on to web, which has the last word.
 
     Whether web's answer arrives depends on web: today's app refuses the body by its length
     before reading it and closes, which nginx may see as a reset (502). What the proxy decides is
@@ -74,16 +84,21 @@ def test_ticket_routes_take_attachments(proxy: Proxy) -> None:
     """
     size = UPLOAD_LIMIT - 32 * 1024
     before = len(proxy.access_log())
-    reply = post(proxy, "/api/tickets/", size)
+    reply = post(proxy, path, size)
 
     def logged() -> list[dict[str, object]]:
-        return [e for e in proxy.access_log()[before:] if e["path"] == "/api/tickets/"]
+        return [e for e in proxy.access_log()[before:] if e["path"] == path]
 
     # nginx writes the line when it has finished with web too, which may be after the reply.
     wait_until(lambda: bool(logged()), timeout=10)
     (entry,) = logged()
     assert str(entry["upstream_status"]).isdigit(), (reply, entry)
-    assert_proxy_413(post(proxy, "/api/tickets/", UPLOAD_LIMIT + 128 * 1024))
+    assert_proxy_413(post(proxy, path, UPLOAD_LIMIT + 128 * 1024))
+
+
+@pytest.mark.parametrize("path", ["/admin/catalog/category/add/", "/admin/catalog/product/", "/api/products/"])
+def test_other_forms_keep_the_small_limit(proxy: Proxy, path: str) -> None:
+    assert_proxy_413(post(proxy, path, 1024 * 1024))
 
 
 def test_a_chunked_body_reaches_the_app_with_a_length(proxy: Proxy, app: Service) -> None:
