@@ -6,7 +6,8 @@ nix/proxy-image.nix builds it (the config's header): mime.types the running ngin
 upstream.conf `server web:8000`, listen.conf `listen 8080`, static the collected static files
 (the app stand-in's own, copied from its root: one collection, two images, as the Nix static
 derivation), media -> /var/lib/desideliver/media (the media_data volume, read-only), tmp ->
-/tmp; user 10002:10001 (its own user in the app's group), /bin/proxy-healthcheck (a compiled
+/tmp, trusted-edge.d -> /etc/desideliver-proxy/trusted-edge.d (absent: compose mounts none, this
+proxy is the edge); user 10002:10001 (its own user in the app's group), /bin/proxy-healthcheck (a compiled
 program, standin/proxy-healthcheck.c, where the Nix image wraps curl), the NSS files, and no
 shell, coreutils or package manager: nginx, its libraries and the healthcheck are all it runs.
 
@@ -32,6 +33,7 @@ PREFIX = "/opt/desideliver-proxy"  # the Nix image's is its prefix derivation's 
 UPSTREAM = "web:8000"
 PORT = 8080
 MEDIA_ROOT = "/var/lib/desideliver/media"
+TRUSTED_EDGE_DIR = "/etc/desideliver-proxy/trusted-edge.d"
 PROXY_CONFIG: dict[str, object] = {
     "User": "10002:10001",
     "Entrypoint": [NGINX, "-p", f"{PREFIX}/", "-c", f"{PREFIX}/nginx.conf", "-e", "stderr"],
@@ -61,6 +63,7 @@ def write_prefix(final: Path) -> None:
     (prefix / "static").symlink_to(app_image.STATIC_ROOT)
     (prefix / "media").symlink_to(MEDIA_ROOT)
     (prefix / "tmp").symlink_to("/tmp")
+    (prefix / "trusted-edge.d").symlink_to(TRUSTED_EDGE_DIR)
 
 
 def assemble_proxy(runtime: Path, app_tarball: Path, final: Path) -> None:

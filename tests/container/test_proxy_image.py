@@ -45,6 +45,7 @@ def test_the_standin_config_is_nix_proxy_image_config() -> None:
     assert int(nix_binding("port")) == proxy_image.PORT
     assert nix_binding("upstream") == proxy_image.UPSTREAM
     assert nix_binding("mediaRoot") == proxy_image.MEDIA_ROOT
+    assert nix_binding("trustedEdgeDir") == proxy_image.TRUSTED_EDGE_DIR
     assert re.search(r'Env = \[ "PATH=/bin" \];', NIX)
     # The same shape with the store paths replaced by the stand-in's.
     substituted = [
@@ -88,13 +89,16 @@ def test_the_prefix_holds_the_repositorys_config_byte_for_byte(proxy_files: Path
         assert text(f"{prefix}/nginx.conf") == (ROOT / "nix/proxy/nginx.conf").read_bytes()
         assert text(f"{prefix}/upstream.conf").decode().strip() == "upstream desideliver_web { server web:8000; }"
         assert text(f"{prefix}/listen.conf").decode().strip() == "listen 8080;"
-        links = {name: members[f"{prefix}/{name}"].linkname for name in ("static", "media", "tmp", "mime.types")}
+        names = ("static", "media", "tmp", "mime.types", "trusted-edge.d")
+        links = {name: members[f"{prefix}/{name}"].linkname for name in names}
         assert links == {
             "static": app_image.STATIC_ROOT,
             "media": "/var/lib/desideliver/media",
             "tmp": "/tmp",
             "mime.types": "/etc/nginx/mime.types",
+            "trusted-edge.d": "/etc/desideliver-proxy/trusted-edge.d",
         }
+        assert "etc/desideliver-proxy" not in members, "no trusted edge in compose: this proxy is the edge"
         assert b"image/jpeg" in text("etc/nginx/mime.types")
         # One collection, two images: the app stand-in's static files, manifest and all.
         static = app_image.STATIC_ROOT.lstrip("/")
