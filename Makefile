@@ -76,17 +76,22 @@ SECRET_NAMES := postgres_password redis_password django_secret_key
 
 .PHONY: image up down logs ps migrate seed createsuperuser shell dbshell backup restore secrets check-secrets
 
-image: ## build the image with Nix and load it into Docker as desideliver:<version>
+# Both images of the stack, from one flake (they share the static files): result is the app's,
+# result-proxy the proxy's.
+image: ## build the app and proxy images with Nix and load them into Docker (desideliver[-proxy]:<version>)
 	nix --extra-experimental-features 'nix-command flakes' build .#image --print-build-logs
 	docker load < result
-	@docker image inspect --format 'loaded {{index .RepoTags 0}} ({{.Size}} bytes)' desideliver:$(IMAGE_TAG)
+	nix --extra-experimental-features 'nix-command flakes' build .#proxy-image --print-build-logs --out-link result-proxy
+	docker load < result-proxy
+	@docker image inspect --format 'loaded {{index .RepoTags 0}} ({{.Size}} bytes)' desideliver:$(IMAGE_TAG) desideliver-proxy:$(IMAGE_TAG)
 
 up: check-secrets ## start the stack and wait until every service is healthy (DEV_PORTS=1: db/redis on 127.0.0.1)
-	@# The image compose will run (DESIDELIVER_IMAGE and DESIDELIVER_TAG from .env or the shell).
-	@image=$$($(DC) config --format json web | python3 -c 'import json, sys; print(json.load(sys.stdin)["services"]["web"]["image"])') \
+	@# The images compose will run (DESIDELIVER_IMAGE, DESIDELIVER_PROXY_IMAGE and DESIDELIVER_TAG
+	@# from .env or the shell): the two Nix images, never pulled.
+	@images=$$($(DC) config --format json web proxy | python3 -c 'import json, sys; s = json.load(sys.stdin)["services"]; print(s["web"]["image"], s["proxy"]["image"])') \
 	  || { echo "docker compose config failed" >&2; exit 1; }; \
-	docker image inspect "$$image" >/dev/null 2>&1 || \
-	  { echo "image $$image is not loaded: run 'make image' first, or set DESIDELIVER_TAG in .env to a loaded tag" >&2; exit 1; }
+	for image in $$images; do docker image inspect "$$image" >/dev/null 2>&1 || \
+	  { echo "image $$image is not loaded: run 'make image' first, or set DESIDELIVER_TAG in .env to a loaded tag" >&2; exit 1; }; done
 	$(DC) up --detach --wait --wait-timeout 120
 	@$(DC) ps
 

@@ -17,7 +17,7 @@ from tests.compose import compose_cli
 from tests.compose.compose_cli import COMPOSE_FILE, DEV_FILE, ENV_EXAMPLE, ROOT
 
 APP_SERVICES = ("migrate", "web")
-LONG_RUNNING = ("db", "redis", "web")
+LONG_RUNNING = ("db", "redis", "web", "proxy")
 SECRET_NAMES = {"postgres_password", "redis_password", "django_secret_key"}
 
 # Variables the app reads that compose.yaml deliberately does not pass through, and why.
@@ -75,8 +75,8 @@ def test_config_is_valid(compose: tuple[str, ...], files: tuple[Path, ...], env_
 BROKEN = {
     "unknown-condition": ("condition: service_completed_successfully", "condition: service_finished", "condition"),
     "undefined-network": (
-        "networks: [backend, frontend]\n    ports:",
-        "networks: [backend, front]\n    ports:",
+        "networks: [frontend]\n    ports:",
+        "networks: [front]\n    ports:",
         "front",
     ),
     "undefined-secret": ("  - django_secret_key\n\nservices:", "  - django_key\n\nservices:", "django_key"),
@@ -140,11 +140,17 @@ def test_app_image_is_the_nix_image_at_the_project_version(default_model: dict[s
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["poetry"]["version"]
     for service in APP_SERVICES:
         assert default_model["services"][service]["image"] == f"desideliver:{version}"
+    # nix/proxy-image.nix: name "desideliver-proxy", tagged with the same version.
+    assert default_model["services"]["proxy"]["image"] == f"desideliver-proxy:{version}"
+    assert default_model["services"]["proxy"]["pull_policy"] == "never"
 
 
 def test_tag_can_be_chosen_from_env(compose: tuple[str, ...]) -> None:
     model = compose_cli.resolved(DESIDELIVER_TAG="0.2.0-rc1")
     assert {model["services"][s]["image"] for s in APP_SERVICES} == {"desideliver:0.2.0-rc1"}
+    assert model["services"]["proxy"]["image"] == "desideliver-proxy:0.2.0-rc1", "one tag for both Nix images"
+    renamed = compose_cli.resolved(DESIDELIVER_PROXY_IMAGE="mirror.invalid/proxy")
+    assert renamed["services"]["proxy"]["image"].startswith("mirror.invalid/proxy:")
 
 
 def test_database_is_postgresql_16_like_the_dev_shell(default_model: dict[str, Any]) -> None:
@@ -227,13 +233,14 @@ def test_web_stops_gracefully(default_model: dict[str, Any]) -> None:
 # --- Ports, networks, volumes ------------------------------------------------------------------
 
 
-def test_default_stack_publishes_only_web_on_loopback(default_model: dict[str, Any]) -> None:
+def test_default_stack_publishes_only_the_proxy_on_loopback(default_model: dict[str, Any]) -> None:
     services = default_model["services"]
-    for name in ("db", "redis", "migrate"):
+    for name in ("db", "redis", "migrate", "web", "worker"):
         assert not services[name].get("ports"), f"{name} must not be published by default"
         assert services[name].get("expose") in (None, []), name
-    (port,) = services["web"]["ports"]
-    assert port["target"] == 8000
+    (port,) = services["proxy"]["ports"]
+    assert port["target"] == 8080  # the proxy image's port (test_proxy_service.py)
+    assert port["published"] == "8000"
     assert port["host_ip"] == "127.0.0.1"
     assert default_model["networks"]["backend"].get("internal") is True
     assert set(services["db"]["networks"]) == {"backend"}
@@ -282,7 +289,7 @@ def test_every_service_has_bounded_memory_cpu_and_logs(default_model: dict[str, 
         assert logging["driver"] == "json-file", name
         assert logging["options"]["max-size"], name
         assert int(logging["options"]["max-file"]) <= 5, name
-    assert total <= 800 * 2**20, f"long-running services may use {total / 2**20:.0f} MiB: well under 1 GB"
+    assert total <= 900 * 2**20, f"long-running services may use {total / 2**20:.0f} MiB: well under 1 GB"
 
 
 # --- Secrets -----------------------------------------------------------------------------------

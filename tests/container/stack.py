@@ -35,7 +35,7 @@ class Stack:
     engine: Engine
     directory: Path
     project: str
-    web_port: int
+    web_port: int  # WEB_PORT: the published port, which is the proxy's (web itself is not published)
     dev_ports: dict[str, int]
 
     @classmethod

@@ -2,8 +2,10 @@
 
 One stack for the module, in the order an operator meets things: `make secrets`, `make up` from
 empty volumes, README's walkthrough, outages, hardening, restarts and crashes, stop, down/up,
-backup/restore, migrate and createsuperuser, the logs, the dev override, memory. The images are
-the stand-ins of tests/container/images.py (not the Nix image: see README, "What is verified where").
+backup/restore, migrate and createsuperuser, the logs, the dev override, memory. Every request
+goes to the published port, which is the proxy's (web is not published). The images are the
+stand-ins of tests/container/images.py (not the Nix images: see README, "What is verified where");
+test_proxy_stack.py tests what the proxy itself does.
 """
 
 from __future__ import annotations
@@ -12,9 +14,7 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -65,7 +65,7 @@ def wait_for_health(stack: Stack, status: int, check: Callable[[Any], bool], tim
 
 
 def test_up_waits_until_every_service_is_healthy(stack: Stack) -> None:
-    for service in ("db", "redis", "web", "worker"):
+    for service in ("db", "redis", "web", "worker", "proxy"):
         assert stack.container(service)["State"]["Health"]["Status"] == "healthy", service
     migrate = stack.container("migrate")["State"]
     assert migrate["Status"] == "exited"
@@ -88,12 +88,19 @@ def test_readme_walkthrough_after_make_seed(stack: Stack) -> None:
     script = script.replace("127.0.0.1:8000", f"127.0.0.1:{stack.web_port}").replace(
         "curl -s ", "curl -sS --fail-with-body "
     )
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )  # in the checkout, as README says: the photo is docs/cracked-jar.jpg
     assert result.returncode == 0, result.stdout + result.stderr
     assert '{"id":1,"name":' in result.stdout, "product 1 exists once the demo data is loaded"
     assert '"status":"' in result.stdout, "the order was placed"
     assert '"order_id","created_at","status","product"' in result.stdout  # every cell quoted (OWASP)
     assert "cart is empty" not in result.stdout.lower()
+    # The ticket's photo: stored (re-encoded) with the message, and downloaded through the proxy.
+    assert '"attachments":[{"id":1,"url":"/api/tickets/attachments/1/","content_type":"image/jpeg"' in result.stdout
+    stored = re.search(r'"content_type":"image/jpeg","size":(\d+)', result.stdout)
+    assert stored, result.stdout[-2000:]
+    assert f"200 image/jpeg {stored[1]} bytes\n" in result.stdout, result.stdout[-2000:]
 
 
 def test_readiness_follows_the_database_and_redis(stack: Stack) -> None:
@@ -146,33 +153,44 @@ def test_restart_and_a_crash_of_pid_1_bring_web_back(stack: Stack) -> None:
     stack.wait_healthy("web")
 
 
+# A client beside the proxy: a one-off container of web's service (`compose run`, on its networks)
+# that sends a login's head and 10 bytes of its body straight to web:8000, so a sync worker holds
+# the request (through the proxy it could not: nginx sends nothing before the whole body), then
+# the rest once the stop is under way, and prints the status line it gets back.
+HELD_REQUEST = """
+import json, socket, time
+body = json.dumps({"email": "nobody@example.com", "password": "wrong-password-for-the-drain"}).encode()
+head = ("POST /api/auth/login/ HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\n"
+        "Content-Length: %d\\r\\nConnection: close\\r\\n\\r\\n" % len(body)).encode()
+client = socket.create_connection(("web", 8000), timeout=40)
+client.sendall(head + body[:10])
+print("held", flush=True)
+time.sleep(4)
+client.sendall(body[10:])
+print("answer", client.recv(65536).decode(errors="replace").splitlines()[0], flush=True)
+"""
+
+
 def test_stop_lets_an_in_flight_request_finish(stack: Stack) -> None:
-    body = json.dumps({"email": "nobody@example.com", "password": "wrong-password-for-the-drain"}).encode()
-    head = (
-        f"POST /api/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode()
-    client = socket.create_connection(("127.0.0.1", stack.web_port), timeout=40)
-    client.sendall(head + body[:10])  # a sync worker now holds this request, waiting for the rest
-    time.sleep(1)
-    stopped: dict[str, float] = {}
-
-    def stop() -> None:
-        started = time.monotonic()
-        stack.compose("stop", "web", timeout=120)
-        stopped["seconds"] = time.monotonic() - started
-
-    stopper = threading.Thread(target=stop)
-    stopper.start()
-    time.sleep(3)  # docker stop has sent SIGTERM; gunicorn waits for the worker
-    client.sendall(body[10:])
-    answer = client.recv(65536).decode(errors="replace")
-    client.close()
-    stopper.join(timeout=120)
-    assert answer.startswith("HTTP/1.1 401"), answer[:200]
-    assert stopped["seconds"] < 30, "stopped by Docker's SIGKILL, not by gunicorn draining"
+    command = ["compose", "run", "--rm", "--no-deps", "-T", "web", "manage", "shell", "-c", HELD_REQUEST]
+    client = subprocess.Popen(
+        [stack.engine.docker, *command], cwd=stack.directory, env=stack.engine.environment,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert client.stdout is not None
+    for line in client.stdout:  # the app's start-up log lines first
+        if line.strip() == "held":
+            break
+    time.sleep(1)  # a sync worker now holds this request, waiting for the rest
+    started = time.monotonic()
+    stack.compose("stop", "web", timeout=120)  # SIGTERM now; gunicorn waits for the worker
+    stopped = time.monotonic() - started
+    output, _ = client.communicate(timeout=60)
+    assert "answer HTTP/1.1 401" in output, output[-500:]
+    assert stopped > 1.5, "web stopped before the held request had its body"
+    assert stopped < 30, "stopped by Docker's SIGKILL, not by gunicorn draining"
     assert stack.container("web")["State"]["ExitCode"] == 0
-    figures.record("docker compose stop web, one request in flight (s)", round(stopped["seconds"], 1))
+    figures.record("docker compose stop web, one request in flight (s)", round(stopped, 1))
     stack.make("up")
 
 
@@ -287,7 +305,8 @@ def test_the_dev_override_publishes_db_and_redis_on_loopback_with_passwords(stac
 
 def test_memory_idle_and_after_2000_requests_and_image_sizes(stack: Stack) -> None:
     time.sleep(10)
-    idle = stack.memory_mib(("db", "redis", "web"))
+    services = ("db", "redis", "web", "proxy")
+    idle = stack.memory_mib(services)
     paths = ["/api/products/", "/api/products/1/", "/api/products/?search=dal", "/health/ready/"]
 
     def get(index: int) -> int:
@@ -297,13 +316,13 @@ def test_memory_idle_and_after_2000_requests_and_image_sizes(stack: Stack) -> No
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(get, range(2000)))
     assert statuses.count(200) == 2000
-    loaded = stack.memory_mib(("db", "redis", "web"))
-    limits = {"db": 256, "redis": 128, "web": 384}  # compose.yaml's deploy.resources.limits.memory
+    loaded = stack.memory_mib(services)
+    limits = {"db": 256, "redis": 128, "web": 384, "proxy": 128}  # compose.yaml's deploy.resources.limits.memory
     for service, limit in limits.items():
         assert loaded[service] < limit, (service, loaded[service])
         figures.record(f"memory {service}, idle (MiB)", idle[service])
         figures.record(f"memory {service}, after 2,000 requests (MiB)", loaded[service])
-    for service in ("db", "redis", "web"):
+    for service in services:
         image = stack.container(service)["Config"]["Image"]
         size = int(stack.engine.run("image", "inspect", "--format", "{{.Size}}", image).stdout)
         figures.record(f"image size {image} (MB)", round(size / 1e6, 1))
