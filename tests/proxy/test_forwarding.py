@@ -36,8 +36,9 @@ def test_web_gets_the_clients_address_not_a_forged_one(stand_in_proxy: Proxy) ->
     seen = reply.json()["headers"]
     assert seen["x-forwarded-for"] == "127.0.0.1"
     assert seen["x-forwarded-proto"] == "http"
-    assert seen["x-forwarded-host"] == "127.0.0.1"
-    assert seen["host"] == "127.0.0.1"
+    # The Host the client sent, with its port (a browser's Origin is compared with it).
+    assert seen["x-forwarded-host"] == f"127.0.0.1:{stand_in_proxy.port}"
+    assert seen["host"] == f"127.0.0.1:{stand_in_proxy.port}"
     assert "forwarded" not in seen
     assert len(seen["x-request-id"]) == 32
     assert seen["x-request-id"] != "client-chosen-id"
