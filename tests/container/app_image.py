@@ -229,18 +229,7 @@ def assemble_app(runtime: Path, final: Path) -> None:
 
 
 def app_root(version: str) -> Path:
-    tarball = rootfs.CACHE / f"app-{version}-{app_key()}.tar"
-    if tarball.exists():
-        return tarball
-    with rootfs.unpacked(runtime_root()) as runtime, tempfile.TemporaryDirectory(dir=rootfs.scratch()) as scratch:
-        final = Path(scratch) / "root"
-        final.mkdir()
-        assemble_app(runtime, final)
-        rootfs.pack(final, tarball)
-    for stale in rootfs.CACHE.glob("app-*.tar"):  # one app root is kept: the current sources'
-        if stale != tarball:
-            stale.unlink()
-    return tarball
+    return rootfs.assembled_root(rootfs.CACHE / f"app-{version}-{app_key()}.tar", runtime_root, assemble_app)
 
 
 def app_changes() -> list[str]:

@@ -54,6 +54,16 @@ class Engine:
             raise AssertionError(f"docker {' '.join(arguments)} failed ({result.returncode}):\n{result.stderr}")
         return result  # type: ignore[no-any-return]
 
+    def export(self, image: str, archive: Path) -> Path:
+        """The image's file system as `docker export` writes it (a tar), from a container never started."""
+        container = self.run("create", image).stdout.strip()
+        try:
+            with archive.open("wb") as out:
+                subprocess.run([self.docker, "export", container], stdout=out, env=self.environment, check=True)
+        finally:
+            self.run("rm", container)
+        return archive
+
     def inspect(self, kind: str, name: str) -> dict[str, object]:
         return json.loads(self.run(kind, "inspect", name).stdout)[0]  # type: ignore[no-any-return]
 

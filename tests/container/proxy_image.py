@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 from tests.container import app_image, rootfs
@@ -103,17 +102,9 @@ def proxy_root(app_tarball: Path) -> Path:
     # The app root's name carries its own key (its static files come from it).
     key = digest(NGINX_CONF, Path(__file__), ASSETS / "proxy-healthcheck.c", Path(rootfs.__file__))
     tarball = rootfs.CACHE / f"proxy-{key}-{app_tarball.stem}.tar"
-    if tarball.exists():
-        return tarball
-    with rootfs.unpacked(nginx_root()) as runtime, tempfile.TemporaryDirectory(dir=rootfs.scratch()) as scratch:
-        final = Path(scratch) / "root"
-        final.mkdir()
-        assemble_proxy(runtime, app_tarball, final)
-        rootfs.pack(final, tarball)
-    for stale in rootfs.CACHE.glob("proxy-*.tar"):  # one proxy root is kept: the current sources'
-        if stale != tarball:
-            stale.unlink()
-    return tarball
+    return rootfs.assembled_root(
+        tarball, nginx_root, lambda runtime, final: assemble_proxy(runtime, app_tarball, final)
+    )
 
 
 def proxy_changes() -> list[str]:

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -113,4 +113,22 @@ def derived_root(name: str, packages: list[str], *, prepare: str = "", finish: s
         script = f"{finish}\napt-get clean\nrm -rf /var/lib/apt/lists/* /etc/resolv.conf\n"
         run(CHROOT, root, "/bin/sh", "-euc", script, env=environment)
         pack(root, tarball)
+    return tarball
+
+
+def assembled_root(tarball: Path, source: Callable[[], Path], assemble: Callable[[Path, Path], None]) -> Path:
+    """`tarball`, built once by `assemble(unpacked source() root, empty final root)` (`source` is
+    asked for its root only then). The cache keeps one root of its kind (the name up to its first
+    "-"): the current sources'."""
+    if tarball.exists():
+        return tarball
+    with unpacked(source()) as runtime, tempfile.TemporaryDirectory(dir=scratch()) as directory:
+        final = Path(directory) / "root"
+        final.mkdir()
+        assemble(runtime, final)
+        pack(final, tarball)
+    kind = tarball.name.split("-", 1)[0]
+    for stale in CACHE.glob(f"{kind}-*.tar"):
+        if stale != tarball:
+            stale.unlink()
     return tarball

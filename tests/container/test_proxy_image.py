@@ -8,7 +8,6 @@ the Nix closure (see tests/container/proxy_image.py).
 from __future__ import annotations
 
 import re
-import subprocess
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -16,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.container import app_image, images, proxy_image
+from tests.container import app_image, exported, images, proxy_image
 from tests.container.engine import Engine
 from tests.container.stack import Stack
-from tests.container.test_image import FORBIDDEN
 
 pytestmark = [pytest.mark.container, pytest.mark.slow]
 
@@ -68,20 +66,13 @@ def test_the_loaded_image_has_that_config(engine: Engine, standin_images: dict[s
 @pytest.fixture(scope="module")
 def proxy_files(engine: Engine, standin_images: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The proxy image's file system, as `docker export` gives it."""
-    archive = tmp_path_factory.mktemp("proxy-root") / "root.tar"
-    container = engine.run("create", images.PROXY).stdout.strip()
-    try:
-        with archive.open("wb") as out:
-            subprocess.run([engine.docker, "export", container], stdout=out, env=engine.environment, check=True)
-    finally:
-        engine.run("rm", container)
-    return archive
+    return engine.export(images.PROXY, tmp_path_factory.mktemp("proxy-root") / "root.tar")
 
 
 def test_the_prefix_holds_the_repositorys_config_byte_for_byte(proxy_files: Path) -> None:
     prefix = proxy_image.PREFIX.lstrip("/")
     with tarfile.open(proxy_files) as tar:
-        members = {member.name.lstrip("./"): member for member in tar.getmembers()}
+        members = exported.members(tar)
 
         def text(name: str) -> bytes:
             return tar.extractfile(members[name]).read()  # type: ignore[union-attr]
@@ -112,17 +103,9 @@ def test_the_prefix_holds_the_repositorys_config_byte_for_byte(proxy_files: Path
 
 def test_no_shell_coreutils_or_package_manager_anywhere(proxy_files: Path) -> None:
     with tarfile.open(proxy_files) as tar:
-        members = {member.name.lstrip("./"): member for member in tar.getmembers()}
-        found = sorted(name for name in members if Path(name).name in FORBIDDEN)
-        assert not found, found
-        programs = sorted(
-            name
-            for name, member in members.items()
-            if member.isfile()
-            and member.mode & 0o111
-            and not re.search(r"\.so(\.\d+)*$", name)
-            and tar.extractfile(member).read(4) == b"\x7fELF"  # type: ignore[union-attr]
-        )
+        members = exported.members(tar)
+        assert exported.forbidden(members) == []
+        programs = exported.programs(tar, members)
     assert programs == ["bin/proxy-healthcheck", "usr/sbin/nginx"], programs
 
 
