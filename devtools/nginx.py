@@ -82,6 +82,16 @@ class Proxy:
                 entries.append(json.loads(line))
         return entries
 
+    def logged(self, path: str, method: str = "GET", timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The access log's entries for `method path`, once there is one: nginx writes a request's
+        line after it has sent the response, so a client that got its answer can be first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            entries = [e for e in self.access_log() if e["path"] == path and e["method"] == method]
+            if entries or time.monotonic() > deadline:
+                return entries
+            time.sleep(0.05)
+
 
 def _prefix(upstream: str, static_root: Path, media_root: Path, port: int, trusted_edge: str | None) -> Path:
     prefix = shared_directory("desideliver-proxy-")

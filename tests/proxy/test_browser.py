@@ -36,5 +36,5 @@ def test_a_browser_logs_in_to_the_admin_through_the_proxy(proxy: Proxy, app_envi
         page.wait_for("!!document.querySelector('.model-product') || document.title.includes('403')", timeout=30)
         logged_in = page.evaluate("!!document.querySelector('.model-product')")
         assert logged_in, page.evaluate("document.body.innerText.slice(0, 300)")
-    logins = [e for e in proxy.access_log() if e["path"] == "/admin/login/" and e["method"] == "POST"]
+    logins = proxy.logged("/admin/login/", "POST")
     assert [e["status"] for e in logins][-1:] == [302]

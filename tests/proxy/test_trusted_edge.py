@@ -49,7 +49,7 @@ def test_behind_a_trusted_edge_web_gets_the_client_and_scheme_it_vouched_for(beh
     assert seen["x-forwarded-for"] == "203.0.113.7"
     assert seen["x-forwarded-proto"] == "https"
     assert seen["x-forwarded-port"] == "443"
-    (entry,) = [e for e in behind_an_edge.access_log() if e["path"] == "/api/echo/"][-1:]
+    (entry,) = behind_an_edge.logged("/api/echo/")[-1:]
     assert (entry["remote"], entry["peer"]) == ("203.0.113.7", "127.0.0.1")
 
 
