@@ -44,13 +44,25 @@ def behind_an_edge(media_root: Path) -> Iterator[Proxy]:
 
 def test_behind_a_trusted_edge_web_gets_the_client_and_scheme_it_vouched_for(behind_an_edge: Proxy) -> None:
     seen = request(behind_an_edge.base_url, "GET", "/api/echo/", headers=EDGE_HEADERS).json()["headers"]
-    # The rightmost address the edge did not merely pass on: what it saw. The client's own claim
-    # (the leftmost) is not believed.
+    # The last address, which the edge appended: what it saw. The client's own claim (before it)
+    # is not believed.
     assert seen["x-forwarded-for"] == "203.0.113.7"
     assert seen["x-forwarded-proto"] == "https"
     assert seen["x-forwarded-port"] == "443"
     (entry,) = behind_an_edge.logged("/api/echo/")[-1:]
     assert (entry["remote"], entry["peer"]) == ("203.0.113.7", "127.0.0.1")
+
+
+@pytest.mark.parametrize("claimed", ["6.6.6.6", "10.1.2.3, 6.6.6.6"])
+def test_a_client_on_a_private_address_cannot_pick_the_address_before_it(media_root: Path, claimed: str) -> None:
+    """The edge appends what it saw (10.20.30.40, a client on the VPN) to what the client claimed.
+    Both the edge and the client's address are in trusted ranges, and web still gets the client's."""
+    static_root = nginx.shared_directory("desideliver-proxy-no-static-")
+    trusted = THIS_CLIENT_IS_THE_EDGE + ANOTHER_NETWORK_IS_THE_EDGE
+    with upstream.serving() as address, nginx.running(address, static_root, media_root, trusted_edge=trusted) as proxy:
+        headers = {**EDGE_HEADERS, "X-Forwarded-For": f"{claimed}, 10.20.30.40"}
+        seen = request(proxy.base_url, "GET", "/api/echo/", headers=headers).json()["headers"]
+    assert seen["x-forwarded-for"] == "10.20.30.40"
 
 
 @pytest.mark.parametrize("proto", ["javascript", "https, http", ""])
