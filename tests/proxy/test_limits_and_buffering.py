@@ -153,3 +153,36 @@ def test_a_slow_upload_through_the_proxy_holds_no_worker(proxy: Proxy, app: Serv
     direct = slowest_probe_while_dribbling(app.port, app.base_url, seconds)
     assert direct > seconds * 0.5, f"the control failed: gunicorn answered in {direct:.2f}s while held"
     assert through_proxy < 1.0, f"a request waited {through_proxy:.2f}s behind a slow upload"
+
+
+def start_upload(proxy: Proxy, path: str, declared: int) -> socket.socket:
+    """A client that has announced `declared` bytes for `path` and sent only the first KiB."""
+    client = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\nContent-Length: {declared}\r\n\r\n"
+    client.sendall(head.encode() + b"x" * 1024)
+    return client
+
+
+def test_at_most_three_uploads_are_buffered_at_once(stand_in_proxy: Proxy) -> None:
+    """Each may be 15616k in tmp/ (a 64 MiB tmpfs in compose) before web sees who is asking."""
+    held = [start_upload(stand_in_proxy, path, UPLOAD_LIMIT - 1024) for path in UPLOAD_ROUTES[:3]]
+    try:
+        time.sleep(0.3)  # nginx has taken each one's headers and is reading its body
+        for path in UPLOAD_ROUTES:
+            refused = post(stand_in_proxy, path, 1024)
+            assert refused.status == 429, (path, refused.status, refused.body[:200])
+            assert refused.json() == {
+                "detail": "Too many uploads are in progress; retry shortly.",
+                "code": "too_many_uploads",
+            }
+            assert "x-request-id" not in refused.headers, "refused by nginx, before web"
+        read = request(stand_in_proxy.base_url, "GET", "/api/tickets/")
+        assert read.status == 200, "reads are not uploads"
+    finally:
+        for client in held:
+            client.close()
+
+    def accepted() -> bool:
+        return post(stand_in_proxy, "/api/tickets/", 1024).status == 200
+
+    wait_until(accepted, timeout=10)  # the slots come back with the connections
