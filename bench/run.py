@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         static_root = workdir / "static"
         static_root.mkdir()
         environment = production_environment(database_url, servers.redis_url(redis), STATIC_ROOT=str(static_root))
-        environment.pop("WEB_CONCURRENCY")  # the image's default: 2 x CPUs + 1
+        environment.pop("WEB_CONCURRENCY")  # the image's default: CPUs + 2 (gunicorn_conf)
         environment.pop("ACCESS_LOG")  # the image's default: on, JSON lines on stdout
         environment.update(item.split("=", 1) for item in arguments.set)
         report = benchmark(arguments, environment, database_url, static_root, workdir)

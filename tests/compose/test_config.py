@@ -17,7 +17,7 @@ from tests.compose import compose_cli
 from tests.compose.compose_cli import COMPOSE_FILE, DEV_FILE, ENV_EXAMPLE, ROOT
 
 APP_SERVICES = ("migrate", "web")
-LONG_RUNNING = ("db", "redis", "web", "proxy")
+LONG_RUNNING = ("db", "redis", "web", "worker", "proxy")
 SECRET_NAMES = {"postgres_password", "redis_password", "django_secret_key"}
 
 # Variables the app reads that compose.yaml deliberately does not pass through, and why.
@@ -289,7 +289,8 @@ def test_every_service_has_bounded_memory_cpu_and_logs(default_model: dict[str, 
         assert logging["driver"] == "json-file", name
         assert logging["options"]["max-size"], name
         assert int(logging["options"]["max-file"]) <= 5, name
-    assert total <= 900 * 2**20, f"long-running services may use {total / 2**20:.0f} MiB: well under 1 GB"
+    # Every service that stays up, the worker too: room on a 2 GB host for the OS and the engine.
+    assert total <= 1152 * 2**20, f"long-running services may use {total / 2**20:.0f} MiB in all"
 
 
 # --- Secrets -----------------------------------------------------------------------------------
