@@ -322,6 +322,26 @@ def slow_request(
         connection.close()
 
 
+def announced_body(
+    base_url: str, path: str, length: int, *, content_type: str = "application/json", token: str | None = None
+) -> Reply:
+    """A POST that declares `length` bytes of body and sends none: what a server refuses by the
+    declaration alone answers at once; one that waits for the body times out."""
+    host, port = base_url.removeprefix("http://").split(":")
+    started = time.monotonic()
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.putrequest("POST", path)
+        connection.putheader("Content-Type", content_type)
+        connection.putheader("Content-Length", str(length))
+        if token:
+            connection.putheader("Authorization", f"Bearer {token}")
+        connection.endheaders()
+        return _reply(connection, started)
+    finally:
+        connection.close()
+
+
 def clear_throttles(environment: dict[str, str]) -> None:
     """Forget every rate-limit window of the deployment (kept in PostgreSQL: desideliver.throttling)."""
     execute(environment["DATABASE_URL"], "DELETE FROM throttle_window")

@@ -3,9 +3,6 @@ the streamed download, and the X-Accel-Redirect hand-over to the proxy when MEDI
 
 from __future__ import annotations
 
-import http.client
-import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -91,25 +88,19 @@ def test_the_same_body_elsewhere_is_413(live: Service, customer: dict[str, Any])
 
 
 def test_a_body_above_the_upload_limit_is_413_before_it_is_read(live: Service, customer: dict[str, Any]) -> None:
-    host, port = live.base_url.removeprefix("http://").split(":")
-    started = time.monotonic()
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        connection.putrequest("POST", f"/api/tickets/{customer['ticket']}/messages/")
-        connection.putheader("Content-Type", "multipart/form-data; boundary=x")
-        connection.putheader("Authorization", f"Bearer {customer['access']}")
-        connection.putheader("Content-Length", str(UPLOAD_LIMIT + 1))  # announced, never sent
-        connection.endheaders()
-        response = connection.getresponse()
-        body = json.loads(response.read())
-    finally:
-        connection.close()
-    assert response.status == 413
-    assert body == {
+    reply = harness.announced_body(
+        live.base_url,
+        f"/api/tickets/{customer['ticket']}/messages/",
+        UPLOAD_LIMIT + 1,
+        content_type="multipart/form-data; boundary=x",
+        token=customer["access"],
+    )
+    assert reply.status == 413
+    assert reply.json() == {
         "detail": f"The request body is {UPLOAD_LIMIT + 1} bytes; the limit is {UPLOAD_LIMIT}.",
         "code": "request_too_large",
     }
-    assert time.monotonic() - started < 5
+    assert reply.seconds < 5
 
 
 def test_with_the_prefix_set_the_proxy_is_handed_the_internal_path(
