@@ -23,9 +23,9 @@ from typing import Any
 
 import port_for
 from devtools.mailbox import Mailbox, SMTPServer
-from devtools.service import desideliver_command
+from devtools.worker import Worker
 
-from bench.server import ROOT, http_get
+from bench.server import http_get
 
 MAIL_TIMEOUT = 30.0  # seconds an order's e-mail may take before the run fails
 DUPLICATE_WINDOW = 2.0  # seconds after the last e-mail in which a duplicate would still be seen
@@ -37,29 +37,13 @@ def subject(order_id: int) -> str:
 
 
 @contextlib.contextmanager
-def running_worker(environment: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`desideliver worker`, healthy by its own healthcheck, then stopped with SIGTERM (it finishes its job)."""
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen(
-            desideliver_command("worker"), env=environment, cwd=ROOT, stdout=log_file, stderr=subprocess.STDOUT
-        )
+def stopped_at_the_end(worker: Worker) -> Iterator[subprocess.Popen[bytes]]:
+    """The started worker's process; SIGTERM afterwards (it finishes the job in hand)."""
+    assert worker.process is not None
     try:
-        deadline = time.monotonic() + WORKER_START_TIMEOUT
-        healthcheck = desideliver_command("worker-healthcheck")
-        while subprocess.run(healthcheck, env=environment, cwd=ROOT, capture_output=True, check=False).returncode:
-            if process.poll() is not None:
-                raise RuntimeError(f"the worker exited with {process.returncode}: {tail(log_path)!r}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no healthy worker after {WORKER_START_TIMEOUT:g} s: {tail(log_path)!r}")
-            time.sleep(0.2)
-        yield process
+        yield worker.process
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        worker.stop()
 
 
 def measure(environment: dict[str, str], app_port: int, tokens: list[str], workdir: Path) -> dict[str, Any]:
@@ -73,8 +57,8 @@ def measure(environment: dict[str, str], app_port: int, tokens: list[str], workd
     order_ids: list[int] = []
     latencies: list[float] = []
     problems: list[str] = []
-    log_path = workdir / "worker.log"
-    with SMTPServer(smtp_port, mailbox), running_worker(worker_environment, log_path) as process:
+    worker = Worker(worker_environment, log_path=workdir / "worker.log")
+    with SMTPServer(smtp_port, mailbox), stopped_at_the_end(worker.start(WORKER_START_TIMEOUT)) as process:
         for token in tokens:
             headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             status, body = http_get(app_port, "/api/orders/create/", headers, "POST", "{}")
@@ -88,7 +72,7 @@ def measure(environment: dict[str, str], app_port: int, tokens: list[str], workd
                 exited = "" if process.poll() is None else f" (the worker exited with {process.returncode})"
                 problems.append(
                     f"order {order_ids[-1]}'s e-mail did not arrive within {MAIL_TIMEOUT:g} s{exited}; "
-                    f"the worker's log ends: {tail(log_path)!r}"
+                    f"the worker's log ends: {worker.log(600)!r}"
                 )
                 break
             latencies.append(arrived - answered)
@@ -116,11 +100,6 @@ def measure(environment: dict[str, str], app_port: int, tokens: list[str], workd
         "latencies_ms": milliseconds,
         "problems": problems,
     }
-
-
-def tail(log_path: Path) -> str:
-    """The end of the worker's log, for the error message: the run's directory is removed when it ends."""
-    return log_path.read_text(errors="replace")[-600:]
 
 
 def percentile(values: list[float], percent: int) -> float | None:

@@ -75,7 +75,7 @@ def workers() -> Iterator[list[Worker]]:
     started: list[Worker] = []
     yield started
     for worker in started:
-        worker.stop()
+        worker.kill()
 
 
 def subject(order_id: int) -> str:

@@ -59,7 +59,7 @@ def test_a_database_outage_pauses_the_worker_and_it_resumes(own_database) -> Non
             assert mailbox.subjects() == [f"DesiDeliver order {order_id} confirmed"]
             harness.wait_until(lambda: healthcheck(worker.environment) == 0, timeout=30)
         finally:
-            worker.stop()
+            worker.kill()
 
 
 def test_a_worker_without_its_database_exits_1_with_one_line(own_database) -> None:
